@@ -1,0 +1,36 @@
+import { Command, CommanderError } from 'commander';
+import { registerSearch } from './commands/search.js';
+import { registerAsk } from './commands/ask.js';
+import { registerCache } from './commands/cache.js';
+import { registerSim } from './commands/sim.js';
+import { registerEval } from './commands/eval.js';
+import { registerValidation } from './commands/validation.js';
+import { registerReport } from './commands/report.js';
+import { registerServe } from './commands/serve.js';
+
+// Command modules only declare options; each action imports its implementation lazily,
+// so `moa-search --help` never loads SQLite, the OpenAI SDK or vega.
+const program = new Command('moa-search')
+  .description('Find the best Mixture-of-Agents for a budget.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerSearch(program);
+registerAsk(program);
+registerEval(program);
+registerSim(program);
+registerValidation(program);
+registerReport(program);
+registerServe(program);
+registerCache(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Help and version exit 0; every other parse problem is bad input.
+    process.exit(e.exitCode === 0 ? 0 : 2);
+  }
+  throw e;
+}
