@@ -7,6 +7,7 @@ import { registerEval } from './commands/eval.js';
 import { registerValidation } from './commands/validation.js';
 import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
+import { registerPareto } from './commands/pareto.js';
 
 // Command modules only declare options; each action imports its implementation lazily,
 // so `moa-search --help` never loads SQLite, the OpenAI SDK or vega.
@@ -22,6 +23,7 @@ registerEval(program);
 registerSim(program);
 registerValidation(program);
 registerReport(program);
+registerPareto(program);
 registerServe(program);
 registerCache(program);
 
