@@ -1,3 +1,5 @@
+import type { TokenStats } from '../cost/token-stats.js';
+
 /** One validation prompt. `source` is `alpaca_eval`, `arena_hard`, or any name of the user's. */
 export interface ValidationItem {
   id: string;
@@ -32,6 +34,10 @@ export interface PromptOutcome {
   latencyProxyTflops: number;
   promptTokens: number;
   completionTokens: number;
+  /** Measured wall-clock ms per layer of this prompt's run (`layerWallLatencyMs` from src/cost); optional. */
+  layerWallMs?: number[];
+  /** Price of this prompt's judge calls in USD (cached or not): judge cost is kept apart from the mixture's. */
+  judgeCostUsd?: number;
 }
 
 export interface SourceScore {
@@ -56,4 +62,16 @@ export interface EvalResult {
   calls: { made: number; cached: number };
   failures: { generation: number; judgeUnparsed: number; truncated: number };
   perPrompt: PromptOutcome[];
+  /**
+   * Measured token usage of this evaluation's mixture runs (cost module's `tokenStatsFromRuns`), so a search
+   * can project the cost of mixtures it has not evaluated yet. Judge calls are not included.
+   */
+  tokenStats?: TokenStats;
+}
+
+/** Progress of an evaluation, reported after each prompt. */
+export interface EvalProgress {
+  done: number;
+  total: number;
+  outcome: PromptOutcome;
 }

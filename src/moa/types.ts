@@ -20,6 +20,10 @@ export interface TraceCall {
   startMs: number;
   endMs: number;
   error?: string;
+  /** LLM-ranker only: the 1-based number of the response the aggregator chose (after any fallback). */
+  rankChoice?: number;
+  /** LLM-ranker only: the answer could not be parsed, so response 1 was returned. */
+  rankFallback?: boolean;
 }
 
 export interface MixtureRun {
@@ -30,3 +34,4 @@ export interface MixtureRun {
 }
 
 export type { ChatMessage };
+

@@ -1,5 +1,6 @@
 import type { MixtureFile } from '../config/mixture.js';
 import type { PromptOutcome } from '../eval/types.js';
+import type { TokenStats } from '../cost/token-stats.js';
 
 export type TrialState = 'RUNNING' | 'COMPLETE' | 'FAIL';
 
@@ -34,6 +35,10 @@ export interface TrialRecord {
   calls?: { made: number; cached: number };
   /** Per-prompt outcomes, for paired comparisons and length control. */
   perPrompt?: PromptOutcome[];
+  /** Measured token usage of this trial's mixture runs: a resumed study plans its budget like an uninterrupted one. */
+  tokenStats?: TokenStats;
+  /** Projected USD of this trial before it ran (budget planning), for checking the projection. */
+  projectedUsd?: number;
   error?: string;
   startedAt: string;
   finishedAt?: string;

@@ -1,14 +1,102 @@
 import type { Command } from 'commander';
 import { action } from '../_run.js';
 
-// PLACEHOLDER: replaced by the owner of this command.
+interface AskOptions {
+  space?: string;
+  mixture: string;
+  db?: string;
+  system?: string;
+  json?: boolean;
+  budget?: string;
+}
+
 export function registerAsk(program: Command): void {
   program
     .command('ask')
-    .description('(ask: not built yet)')
-    .action(
-      action(() => {
-        throw new Error('ask is not built yet');
-      }),
+    .description('Run a mixture on one prompt: stream the answer to stdout, a cost summary to stderr.')
+    .argument('<prompt>', 'the user prompt, or - to read it from stdin')
+    .option('--space <file>', 'search-space file (default: the simulated world)')
+    .requiredOption('--mixture <file|json>', 'mixture file, or inline JSON such as \'{"layers":2,"proposers":{"A":2},"aggregator":"A"}\'')
+    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--system <text>', 'a system message for the conversation')
+    .option('--json', 'print {answer, trace, cost} as JSON instead of streaming')
+    .option('--budget <usd>', 'refuse uncached calls that could push spend past this many USD')
+    .action(action((prompt: string, opts: AskOptions) => runAsk(prompt, opts)));
+}
+
+async function readStdin(): Promise<string> {
+  let s = '';
+  process.stdin.setEncoding('utf8');
+  for await (const chunk of process.stdin) s += chunk;
+  return s;
+}
+
+async function runAsk(promptArg: string, opts: AskOptions): Promise<void> {
+  // Loaded here so `moa-search --help` never pulls in SQLite or the OpenAI SDK.
+  const { InputError, loadSpace, loadMixture, mixtureName } = await import('../../config/index.js');
+  const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
+  const { runMixture, runTotals, loadTemplates, checkMixtureKeys } = await import('../../moa/index.js');
+
+  // Everything is validated before the database is opened: bad input writes nothing.
+  let budgetUsd: number | undefined;
+  if (opts.budget !== undefined) {
+    budgetUsd = Number(opts.budget);
+    if (opts.budget.trim() === '' || !Number.isFinite(budgetUsd) || budgetUsd < 0)
+      throw new InputError(`must be a non-negative number of USD, got "${opts.budget}"`, { field: '--budget' });
+  }
+  const prompt = promptArg === '-' ? await readStdin() : promptArg;
+  if (!prompt.trim()) throw new InputError(promptArg === '-' ? 'stdin held no prompt' : 'the prompt is empty', { field: 'prompt' });
+
+  const spaceFile = opts.space ?? SIM_SPACE_FILE;
+  const space = loadSpace(spaceFile);
+  const mixture = loadMixture(opts.mixture, space);
+  const templates = loadTemplates(mixture.prompts);
+  checkMixtureKeys(mixture, space);
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
+
+  const { openExecutor } = await import('../../executor/index.js');
+  const executor = await openExecutor({ space, dbPath: resolveDbPath(opts.db), budgetUsd });
+  const messages = [
+    ...(opts.system !== undefined ? [{ role: 'system' as const, content: opts.system }] : []),
+    { role: 'user' as const, content: prompt },
+  ];
+  let wroteAny = false;
+  let lastChar = '';
+  try {
+    const run = await runMixture(mixture, messages, {
+      executor,
+      generation: space.generation,
+      templates,
+      onToken: opts.json
+        ? undefined
+        : (d) => {
+            if (!d) return;
+            wroteAny = true;
+            lastChar = d[d.length - 1]!;
+            process.stdout.write(d);
+          },
+    });
+    const t = runTotals(run.calls);
+    if (opts.json) {
+      const cost = {
+        usd: t.costUsd,
+        promptTokens: t.promptTokens,
+        completionTokens: t.completionTokens,
+        calls: { total: t.calls, made: t.made, cached: t.cached, failed: t.failed },
+        wallMs: run.wallMs,
+      };
+      process.stdout.write(JSON.stringify({ answer: run.text, mixture: mixtureName(mixture, space), finishReason: run.finishReason, trace: run.calls, cost }, null, 2) + '\n');
+    } else if (wroteAny && lastChar !== '\n') process.stdout.write('\n');
+    const failed = t.failed ? `, ${t.failed} failed` : '';
+    process.stderr.write(
+      `moa-search: ${t.made} calls made / ${t.cached} cached${failed}, ${t.promptTokens + t.completionTokens} tokens ` +
+        `(${t.promptTokens} in, ${t.completionTokens} out), $${t.costUsd.toFixed(6)}\n`,
     );
+  } catch (e) {
+    // A half-streamed answer must not leave the error line glued to it.
+    if (wroteAny && lastChar !== '\n') process.stdout.write('\n');
+    throw e;
+  } finally {
+    await executor.close();
+  }
 }

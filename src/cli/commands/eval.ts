@@ -1,14 +1,124 @@
 import type { Command } from 'commander';
-import { action } from '../_run.js';
+import { action, numberArg } from '../_run.js';
 
-// PLACEHOLDER: replaced by the owner of this command.
+interface EvalOptions {
+  space?: string;
+  validation?: string;
+  mixture?: string;
+  baseline?: string;
+  db?: string;
+  concurrency?: number;
+  budget?: number;
+  json?: boolean;
+  seed?: number;
+}
+
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('(eval: not built yet)')
-    .action(
-      action(() => {
-        throw new Error('eval is not built yet');
-      }),
-    );
+    .description('Evaluate one mixture (or a single baseline model) on a validation set: score, 95% CIs, LC win rate, cost.')
+    .option('--space <file>', 'search-space file (default: the simulated world)')
+    .option('--validation <file>', 'validation set, JSONL (default: the space\'s `validation`, or sim-100 for the simulated world)')
+    .option('--mixture <file|json>', 'mixture file, or inline JSON such as \'{"layers":2,"proposers":{"A":2},"aggregator":"A"}\'')
+    .option('--baseline <model>', 'evaluate a single model (the 1-proposer, no-aggregator mixture) instead of --mixture')
+    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--concurrency <n>', 'prompts evaluated at once', numberArg({ integer: true, min: 1, max: 256 }), 4)
+    .option('--budget <usd>', 'refuse uncached calls that could push spend past this many USD', numberArg({ min: 0 }))
+    .option('--seed <n>', 'bootstrap seed for the confidence intervals', numberArg({ integer: true }), 0)
+    .option('--json', 'print {score, ci, bySource, lc, costPerQuery, tflopsPerQuery, spent, calls, ...} as JSON')
+    .action(action((opts: EvalOptions) => runEval(opts)));
+}
+
+const num = (x: number) => (Number.isFinite(x) ? x : null);
+
+async function runEval(opts: EvalOptions): Promise<void> {
+  // Loaded here so `moa-search --help` never pulls in SQLite or the OpenAI SDK.
+  const { dirname, resolve } = await import('node:path');
+  const { InputError, loadSpace, loadMixture, mixtureName, singleModelMixture, checkMixtureAgainstSpace } = await import('../../config/index.js');
+  const { SIM_SPACE_FILE, SIM_VALIDATION_FILE, resolveDbPath } = await import('../../paths.js');
+  const { checkMixtureKeys, loadTemplates } = await import('../../moa/index.js');
+  const { loadValidationSet, resolveJudge, evaluateMixture } = await import('../../eval/index.js');
+
+  // Everything is validated before the database is opened: bad input writes nothing.
+  if (!!opts.mixture === !!opts.baseline) throw new InputError('give exactly one of --mixture <file|json> or --baseline <model>', { field: opts.mixture ? '--baseline' : '--mixture' });
+  const spaceFile = opts.space ?? SIM_SPACE_FILE;
+  const space = loadSpace(spaceFile);
+  let mixture;
+  if (opts.mixture) mixture = loadMixture(opts.mixture, space);
+  else {
+    mixture = singleModelMixture(opts.baseline!);
+    if (!space.models.some((m) => m.id === opts.baseline)) throw new InputError(`unknown model "${opts.baseline}" (not in ${space.file})`, { field: '--baseline' });
+    checkMixtureAgainstSpace(mixture, space, '--baseline');
+  }
+  loadTemplates(mixture.prompts);
+  checkMixtureKeys(mixture, space);
+  const judge = resolveJudge(space);
+  checkMixtureKeys(judge.mixture ?? singleModelMixture(judge.model!), space);
+  let validationFile = opts.validation;
+  if (!validationFile && space.validation) validationFile = resolve(dirname(resolve(space.file)), space.validation);
+  if (!validationFile && !opts.space) validationFile = SIM_VALIDATION_FILE;
+  if (!validationFile) throw new InputError('no validation set: pass --validation <file> or set `validation` in the space', { field: '--validation' });
+  const items = loadValidationSet(validationFile);
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
+
+  const { openExecutor } = await import('../../executor/index.js');
+  const executor = await openExecutor({ space, dbPath: resolveDbPath(opts.db), budgetUsd: opts.budget });
+  const tty = process.stderr.isTTY;
+  const name = mixtureName(mixture, space);
+  try {
+    const r = await evaluateMixture({
+      mixture,
+      space,
+      items,
+      executor,
+      concurrency: opts.concurrency,
+      bootstrap: { seed: opts.seed ?? 0 },
+      onProgress: ({ done, total }) => {
+        // A live counter on a terminal; on a pipe, a line every 10 prompts (and the last).
+        if (tty) process.stderr.write(`\r  evaluating ${name}: ${done}/${total}`);
+        else if (done % 10 === 0 || done === total) process.stderr.write(`evaluating: ${done}/${total} prompts\n`);
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    const bySource: Record<string, { winRate: number; ci: [number, number]; n: number }> = {};
+    for (const [s, v] of Object.entries(r.bySource)) bySource[s] = { winRate: v.winRate, ci: v.ci, n: v.n };
+    if (opts.json) {
+      const out = {
+        score: r.score,
+        ci: r.ci,
+        bySource,
+        lc: r.lc ?? null,
+        costPerQuery: r.costPerQuery,
+        tflopsPerQuery: num(r.tflopsPerQuery),
+        latencyProxyPerQuery: num(r.latencyProxyPerQuery),
+        spent: r.spent.total,
+        spentByAccount: { mixture: r.spent.mixture, judge: r.spent.judge },
+        calls: r.calls,
+        failures: r.failures,
+        n: items.length,
+        mixture: name,
+        judge: judge.mixture ? 'mixture' : judge.model,
+      };
+      process.stdout.write(JSON.stringify(out) + '\n');
+      return;
+    }
+    const f1 = (x: number) => x.toFixed(1);
+    const ci = (c: [number, number]) => `[${f1(c[0])}, ${f1(c[1])}]`;
+    const rows: string[][] = [['score', f1(r.score), ci(r.ci), `n=${items.length}`]];
+    for (const [s, v] of Object.entries(bySource)) rows.push([`  ${s}`, f1(v.winRate), ci(v.ci), `n=${v.n}`]);
+    if (r.lc !== undefined) rows.push(['LC win rate', f1(r.lc), '', '(alpaca_eval prompts)']);
+    const w = rows.reduce((a, row) => row.map((c, i) => Math.max(a[i] ?? 0, c.length)), [] as number[]);
+    const lines = [
+      `mixture   ${name}`,
+      `judge     ${judge.mixture ? `mixture (aggregator ${judge.mixture.aggregator})` : judge.model}`,
+      `scores    win rate vs. the references, 0–100, with 95% bootstrap CIs; score = mean of per-source win rates`,
+      ...rows.map((row) => '  ' + row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')),
+      `cost      $${r.costPerQuery.toFixed(5)} per query, ${Number.isFinite(r.tflopsPerQuery) ? r.tflopsPerQuery.toFixed(2) : 'unknown'} TFLOPs per query`,
+      `spent     $${r.spent.total.toFixed(4)} (mixture $${r.spent.mixture.toFixed(4)}, judge $${r.spent.judge.toFixed(4)}); calls: ${r.calls.made} made, ${r.calls.cached} cached`,
+      `failures  generation ${r.failures.generation}, judge unparsed ${r.failures.judgeUnparsed}, truncated ${r.failures.truncated}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    await executor.close();
+  }
 }

@@ -1,14 +1,38 @@
-import type { Command } from 'commander';
-import { action } from '../_run.js';
+import { Option, type Command } from 'commander';
+import { action, numberArg } from '../_run.js';
 
-// PLACEHOLDER: replaced by the owner of this command.
+interface ParetoOptions {
+  maxCost?: number;
+  by: 'cost' | 'tflops';
+  json?: boolean;
+  db?: string;
+  space?: string;
+}
+
 export function registerPareto(program: Command): void {
   program
     .command('pareto')
-    .description('(pareto: not built yet)')
-    .action(
-      action(() => {
-        throw new Error('pareto is not built yet');
-      }),
-    );
+    .description('Print the Pareto front of a study (score vs cost or latency proxy) and the best mixture within a cost cap.')
+    .argument('<study>', 'study name')
+    .option('--max-cost <usd>', 'cost cap in USD per query for the best-mixture pick', numberArg({ min: 0 }))
+    .addOption(new Option('--by <axis>', 'front over cost (USD per query) or the latency proxy (TFLOPs)').choices(['cost', 'tflops']).default('cost'))
+    .option('--json', 'print the front as JSON')
+    .option('--db <file>', 'database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--space <file>', "search-space file for labels and parameter counts (default: the study's own)")
+    .action(action((study: string, opts: ParetoOptions) => runPareto(study, opts)));
+}
+
+async function runPareto(studyName: string, opts: ParetoOptions): Promise<void> {
+  const { resolveDbPath } = await import('../../paths.js');
+  const { openStudyDatabase, readStudy, studySpace, analyzeStudy, paretoSummary, formatParetoSummary } = await import('../../report/index.js');
+  const db = openStudyDatabase(resolveDbPath(opts.db));
+  try {
+    const { study, trials } = readStudy(db, studyName);
+    const { space, warning } = studySpace(study, opts.space);
+    if (warning && !opts.json) process.stderr.write(`moa-search: warning: ${warning}\n`);
+    const summary = paretoSummary(analyzeStudy({ study, trials, ...(space ? { space } : {}) }), opts.by, opts.maxCost);
+    process.stdout.write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : formatParetoSummary(summary));
+  } finally {
+    db.close();
+  }
 }

@@ -1,14 +1,41 @@
 import type { Command } from 'commander';
 import { action } from '../_run.js';
 
-// PLACEHOLDER: replaced by the owner of this command.
+interface ReportOptions {
+  out?: string;
+  db?: string;
+  space?: string;
+}
+
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('(report: not built yet)')
-    .action(
-      action(() => {
-        throw new Error('report is not built yet');
-      }),
-    );
+    .description('Write the cost-vs-quality report of a study: report.html, report.md, Pareto charts, history, trials.csv, best.json.')
+    .argument('<study>', 'study name (as given to `moa-search search --study`)')
+    .option('--out <dir>', 'output folder (default: <folder of the database>/<study>/)')
+    .option('--db <file>', 'database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--space <file>', "search-space file for labels and parameter counts (default: the study's own)")
+    .action(action((study: string, opts: ReportOptions) => runReport(study, opts)));
+}
+
+async function runReport(studyName: string, opts: ReportOptions): Promise<void> {
+  // Loaded here so `moa-search --help` never pulls in SQLite or vega.
+  const { InputError } = await import('../../config/index.js');
+  const { resolveDbPath } = await import('../../paths.js');
+  const { openStudyDatabase, readStudy, studySpace, writeReport } = await import('../../report/index.js');
+  if (!studyName.trim()) throw new InputError('study name is empty', { field: 'study' });
+  const db = openStudyDatabase(resolveDbPath(opts.db));
+  try {
+    // Validate everything (study exists, space loads) before a single file is written.
+    const { study } = readStudy(db, studyName);
+    const { space, warning } = studySpace(study, opts.space);
+    if (warning) process.stderr.write(`moa-search: warning: ${warning}\n`);
+    const { dir, files, report } = await writeReport({ db, studyName, ...(space ? { space } : {}), ...(opts.out ? { outDir: opts.out } : {}) });
+    const rec = report.analysis.recommended;
+    process.stdout.write(`Report of study "${studyName}" written to ${dir}\n`);
+    for (const f of files) process.stdout.write(`  ${f}\n`);
+    if (rec) process.stdout.write(`Recommended: ${rec.label} (score ${rec.quality.toFixed(1)}${rec.ci ? `, 95% CI ${rec.ci[0].toFixed(1)}–${rec.ci[1].toFixed(1)}` : ''})\n`);
+  } finally {
+    db.close();
+  }
 }

@@ -1,14 +1,28 @@
-import type { Command } from 'commander';
-import { action } from '../_run.js';
+import { Option, type Command } from 'commander';
+import { action, numberArg } from '../_run.js';
 
-// PLACEHOLDER: replaced by the owner of this command.
+/** `moa-search --budget <usd>` (the default command) and `moa-search search …`. */
 export function registerSearch(program: Command): void {
   program
-    .command('search')
-    .description('(search: not built yet)')
+    .command('search', { isDefault: true })
+    .description('search for the best Mixture-of-Agents within a budget (the default command)')
+    .option('--budget <usd>', 'USD the whole search may spend (proposer, aggregator and judge calls; cached calls are free)', numberArg({ positive: true }))
+    .option('--space <file>', 'search-space file (default: the simulated world, search-spaces/sim.yaml)')
+    .option('--validation <file>', 'validation set (JSONL); default: the space\'s `validation`, or sim-100 for the simulated world')
+    .option('--study <name>', 'study name (default: generated and printed)')
+    .option('--resume', 'continue the study named by --study (no paid call is repeated)')
+    .option('--max-evals <n>', 'at most this many search evaluations (reference trials not counted)', numberArg({ integer: true, positive: true }))
+    .addOption(new Option('--strategy <name>', 'search strategy').choices(['bfgs', 'random', 'greedy', 'exhaustive']).default('bfgs'))
+    .option('--seed <n>', 'seed of the strategy\'s randomness', numberArg({ integer: true, min: 0 }), 0)
+    .option('--concurrency <n>', 'validation prompts evaluated at once', numberArg({ integer: true, positive: true, max: 256 }), 4)
+    .option('--db <file>', 'SQLite database for the cache and studies (default: $MOA_SEARCH_DB or runs/moa.sqlite)')
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--no-report', 'do not write the report at the end')
+    .option('--out <dir>', 'report directory (default: the report\'s own choice)')
     .action(
-      action(() => {
-        throw new Error('search is not built yet');
+      action(async (opts: Record<string, unknown>) => {
+        const { searchCommand } = await import('../../search/search-command.js');
+        await searchCommand(opts);
       }),
     );
 }

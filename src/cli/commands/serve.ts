@@ -1,14 +1,125 @@
 import type { Command } from 'commander';
-import { action } from '../_run.js';
+import { action, collect } from '../_run.js';
 
-// PLACEHOLDER: replaced by the owner of this command.
+interface ServeOptions {
+  space?: string;
+  mixture: string[];
+  name?: string[];
+  host: string;
+  port: string;
+  apiKeyEnv?: string;
+  maxConcurrency: string;
+  maxQueue?: string;
+  cache: boolean;
+  db?: string;
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('(serve: not built yet)')
-    .action(
-      action(() => {
-        throw new Error('serve is not built yet');
-      }),
-    );
+    .description('Serve mixtures as an OpenAI-compatible chat-completions endpoint (prints its base URL).')
+    .option('--space <file>', 'search-space file (default: the simulated world)')
+    .requiredOption('--mixture <file|json>', 'a mixture to serve; repeat to serve several', collect, [])
+    .option('--name <model>', "model name clients send for the matching --mixture (default: the mixture's name, else its file name); repeatable", collect)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'port (0 picks a free one)', '8080')
+    .option('--api-key-env <VAR>', 'require Authorization: Bearer <the value of this environment variable>')
+    .option('--max-concurrency <n>', 'mixture runs at once; more wait in a queue', '8')
+    .option('--max-queue <n>', 'requests that may wait for a slot before new ones get 429 (default: 4 × max-concurrency)')
+    .option('--no-cache', 'make fresh calls for every request (spend is still recorded)')
+    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .action(action((opts: ServeOptions) => runServe(opts)));
+}
+
+async function runServe(opts: ServeOptions): Promise<void> {
+  const { basename, extname } = await import('node:path');
+  const { InputError, loadSpace, loadMixture } = await import('../../config/index.js');
+  const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
+  const { checkMixtureKeys, loadTemplates } = await import('../../moa/index.js');
+
+  const int = (flag: string, v: string, min: number, max: number) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InputError(`must be a whole number from ${min} to ${max}, got "${v}"`, { field: flag });
+    return n;
+  };
+  // Everything is checked before the database is opened or the port bound.
+  const port = int('--port', opts.port, 0, 65535);
+  const maxConcurrency = int('--max-concurrency', opts.maxConcurrency, 1, 10_000);
+  const maxQueue = opts.maxQueue !== undefined ? int('--max-queue', opts.maxQueue, 0, 1_000_000) : undefined;
+  let apiKey: string | undefined;
+  if (opts.apiKeyEnv !== undefined) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.apiKeyEnv)) throw new InputError('must name an environment variable', { field: '--api-key-env' });
+    apiKey = process.env[opts.apiKeyEnv]?.trim();
+    if (!apiKey) throw new InputError(`environment variable ${opts.apiKeyEnv} is not set (it holds the key clients must send)`, { field: '--api-key-env' });
+  }
+  const names = opts.name ?? [];
+  if (names.length > opts.mixture.length) throw new InputError(`${names.length} names for ${opts.mixture.length} mixtures`, { field: '--name' });
+
+  const spaceFile = opts.space ?? SIM_SPACE_FILE;
+  const space = loadSpace(spaceFile);
+  const mixtures = opts.mixture.map((arg, i) => {
+    const mixture = loadMixture(arg, space);
+    loadTemplates(mixture.prompts);
+    checkMixtureKeys(mixture, space);
+    const inline = arg.trim().startsWith('{');
+    const name = names[i] ?? mixture.name ?? (inline ? `moa-${i + 1}` : basename(arg, extname(arg)));
+    return { name, mixture };
+  });
+  const seen = new Set<string>();
+  for (const m of mixtures) {
+    if (seen.has(m.name)) throw new InputError(`two mixtures would be served as "${m.name}": give each a --name`, { field: '--name' });
+    seen.add(m.name);
+  }
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
+
+  const { openExecutor } = await import('../../executor/index.js');
+  const { startMixtureServer } = await import('../../server/index.js');
+  const executor = await openExecutor({ space, dbPath: resolveDbPath(opts.db) });
+  let server;
+  try {
+    server = await startMixtureServer({
+      space,
+      mixtures,
+      executor,
+      host: opts.host,
+      port,
+      apiKey,
+      maxConcurrency,
+      maxQueue,
+      noCache: !opts.cache,
+      log: (line) => process.stderr.write(`moa-search serve: ${line}\n`),
+    });
+  } catch (e) {
+    await executor.close();
+    throw e;
+  }
+  // The URL alone on stdout, so scripts can read it; the rest on stderr.
+  process.stdout.write(`${server.url}\n`);
+  process.stderr.write(
+    `moa-search serve: serving ${mixtures.map((m) => JSON.stringify(m.name)).join(', ')} at ${server.url}` +
+      `${apiKey ? ' (API key required)' : ''}${opts.cache ? '' : ' (cache off)'}; Ctrl-C to stop\n`,
+  );
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        // A second signal: stop waiting for in-flight requests.
+        process.stderr.write(`moa-search serve: ${signal} again, exiting now\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      process.stderr.write(`moa-search serve: ${signal}: finishing in-flight requests\n`);
+      void server
+        .close()
+        .then(() => executor.close())
+        .then(resolve, (e) => {
+          process.stderr.write(`moa-search serve: error while stopping: ${(e as Error).message}\n`);
+          process.exit(1);
+        });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+  process.stderr.write('moa-search serve: stopped\n');
 }

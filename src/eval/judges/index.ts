@@ -1,0 +1,3 @@
+export * from './templates.js';
+export * from './protocols.js';
+export * from './judge.js';

@@ -1,0 +1,213 @@
+import { dirname, resolve } from 'node:path';
+import { InputError } from '../../config/input-error.js';
+import { loadMixture, parseMixtureObject, type Mixture } from '../../config/mixture.js';
+import type { JudgeSettings, SearchSpace } from '../../config/space.js';
+import { BudgetExceeded, type Executor, type GenerationRequest } from '../../executor/types.js';
+import { BUILTIN_TEMPLATES, MixtureRunError, runMixture } from '../../moa/index.js';
+import type { ChatMessage } from '../../providers/types.js';
+import type { ValidationItem } from '../types.js';
+import { alpacaProbability, arenaGameScore, candidateShownFirst, combineGames, parseAlpacaLabel, parseArenaVerdict, type AlpacaLabel, type GameScore } from './protocols.js';
+import { BUILTIN_JUDGE_TEMPLATES, loadJudgeTemplate, renderJudgeTemplate, type JudgeProtocol, type JudgeTemplate } from './templates.js';
+
+/** One call the judge made (for spend accounting: judge spend is kept apart from the mixture's). */
+export interface JudgeCall {
+  model: string;
+  cached: boolean;
+  costUsd: number;
+}
+
+export interface JudgeVerdict {
+  protocol: JudgeProtocol;
+  /** Preference for the candidate over the reference, in [0, 1]. */
+  preference: number;
+  /** Judge answers still unparseable after the retry (AlpacaEval: 0–1; Arena-Hard: games, 0–2). */
+  unparsed: number;
+  retries: number;
+  /** How the preference was read. */
+  via: 'logprobs' | 'text' | 'verdicts' | 'unparsed';
+  calls: JudgeCall[];
+}
+
+export interface Judge {
+  /** e.g. `model gpt-4o` or `mixture 3×A → B`. */
+  readonly description: string;
+  judge(item: ValidationItem, candidate: string, opts?: { signal?: AbortSignal }): Promise<JudgeVerdict>;
+}
+
+export interface JudgeOptions {
+  space: SearchSpace;
+  executor: Executor;
+  /** Defaults to `space.judge`. */
+  settings?: JudgeSettings;
+}
+
+/** The judge failed for a reason other than its answer's format (the provider is down, the mixture failed). */
+export class JudgeError extends Error {
+  override readonly name = 'JudgeError';
+  constructor(
+    readonly itemId: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`judge failed on prompt ${itemId}: ${reason}`, options);
+  }
+}
+
+// MoA as judge (MoAA): the proposers' evaluations are injected into the final judge's system prompt with this
+// template (written for this project); the final judge answers in the protocol's format.
+export const JUDGE_AGGREGATE_TEMPLATE = `Other judges have already assessed the comparison in this conversation; their {{n}} assessments follow. Any of them may be mistaken, and they may disagree. Check their points against the two answers yourself, weigh them, and reach your own decision. Reply in exactly the format the conversation asks for.
+
+Assessments:
+
+{{responses}}`;
+
+// With a mixture as judge, an AlpacaEval-style judge must reason before its one-label answer, or the proposers
+// would have nothing to pass on; the label then goes alone on the last line.
+const ALPACA_MOA_SUFFIX = `\n\nBefore you answer, write a short comparison of the two outputs. Then give the label of the better model, m or M, alone on the last line.`;
+const RETRY_REMINDER: Record<JudgeProtocol, string> = {
+  alpaca_eval: `\n\nRemember: the last line of your reply must be the label alone, m or M.`,
+  arena_hard: `\n\nRemember: end your reply with exactly one verdict label: [[A>>B]], [[A>B]], [[A=B]], [[B>A]] or [[B>>A]].`,
+};
+
+function appendToLastUser(messages: ChatMessage[], text: string): ChatMessage[] {
+  const i = messages.map((m) => m.role).lastIndexOf('user');
+  return messages.map((m, j) => (j === i ? { ...m, content: m.content + text } : m));
+}
+
+export function protocolFor(settings: Pick<JudgeSettings, 'protocol'>, source: string): JudgeProtocol {
+  if (settings.protocol && settings.protocol !== 'auto') return settings.protocol;
+  return source === 'alpaca_eval' ? 'alpaca_eval' : 'arena_hard';
+}
+
+/** A judge's configuration, validated: a model or a mixture, and the templates per protocol. */
+export interface ResolvedJudge {
+  settings: JudgeSettings;
+  model?: string;
+  mixture?: Mixture;
+  templates: Record<JudgeProtocol, JudgeTemplate>;
+}
+
+/**
+ * Validate the space's judge settings (model or mixture, template files) without calling anything, so the CLI
+ * can reject bad input before it opens the database. InputError names `judge…` in the space file.
+ */
+export function resolveJudge(space: SearchSpace, settings: JudgeSettings | undefined = space.judge): ResolvedJudge {
+  const at = (field: string) => ({ file: space.file, field });
+  if (!settings) throw new InputError('no judge: add `judge: { model: <id> }` (or `judge.mixture`) to the search space', at('judge'));
+  if (!settings.model && !settings.mixture) throw new InputError('set judge.model or judge.mixture', at('judge'));
+  if (settings.model && settings.mixture) throw new InputError('set judge.model or judge.mixture, not both', at('judge'));
+  const base = dirname(resolve(space.file));
+  let mixture: Mixture | undefined;
+  if (settings.mixture !== undefined) {
+    mixture =
+      typeof settings.mixture === 'string'
+        ? settings.mixture.trim().startsWith('{')
+          ? loadMixture(settings.mixture, space)
+          : loadMixture(resolve(base, settings.mixture), space)
+        : parseMixtureObject(settings.mixture, space, `${space.file} (judge.mixture)`);
+  } else if (!space.models.some((m) => m.id === settings.model)) {
+    throw new InputError(`unknown model "${settings.model}"`, at('judge.model'));
+  }
+  const templates: Record<JudgeProtocol, JudgeTemplate> = { ...BUILTIN_JUDGE_TEMPLATES };
+  for (const p of ['alpaca_eval', 'arena_hard'] as const) {
+    const f = settings.templates?.[p];
+    if (f) templates[p] = loadJudgeTemplate(resolve(base, f), p);
+  }
+  return { settings, model: settings.model, mixture, templates };
+}
+
+/** Build the judge (validating its configuration first, see `resolveJudge`). */
+export function createJudge({ space, executor, settings = space.judge }: JudgeOptions): Judge {
+  const { mixture, templates } = resolveJudge(space, settings);
+  settings = settings!;
+  const temperature = settings.temperature ?? 0;
+  const seed = settings.seed ?? 0;
+  const longMax = settings.maxTokens ?? 2048;
+  // The AlpacaEval protocol reads one token; a few more let a text-only endpoint finish the label.
+  const alpacaMax = Math.min(5, Math.max(1, settings.maxTokens ?? 1));
+
+  /** One judge answer: text and (single model) logprobs. Retry k > 0 asks again in a way the cache cannot replay. */
+  const ask = async (itemId: string, protocol: JudgeProtocol, messages: ChatMessage[], retry: number, calls: JudgeCall[], signal?: AbortSignal) => {
+    if (mixture) {
+      let msgs = protocol === 'alpaca_eval' ? appendToLastUser(messages, ALPACA_MOA_SUFFIX) : messages;
+      if (retry) msgs = appendToLastUser(msgs, RETRY_REMINDER[protocol]);
+      try {
+        const run = await runMixture(mixture, msgs, {
+          executor,
+          generation: { temperature, maxTokens: longMax },
+          account: 'judge',
+          signal,
+          templates: { ...BUILTIN_TEMPLATES, aggregate: JUDGE_AGGREGATE_TEMPLATE },
+        });
+        for (const c of run.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.costUsd });
+        return { text: run.text, logprobs: undefined };
+      } catch (e) {
+        if (e instanceof MixtureRunError) {
+          for (const c of e.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.cached || c.error ? 0 : c.costUsd });
+          if (e.cause instanceof BudgetExceeded) throw e.cause;
+          if (e.reason === 'aborted') throw e;
+        }
+        if (e instanceof BudgetExceeded) throw e;
+        throw new JudgeError(itemId, (e as Error).message, { cause: e });
+      }
+    }
+    const req: GenerationRequest = { model: settings.model!, messages, temperature, maxTokens: protocol === 'alpaca_eval' ? alpacaMax : longMax, sample: retry };
+    if (protocol === 'alpaca_eval') {
+      req.logprobs = true;
+      req.topLogprobs = 5;
+    }
+    try {
+      const r = await executor.generate(req, { account: 'judge', signal });
+      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd });
+      return { text: r.text, logprobs: r.logprobs };
+    } catch (e) {
+      if (e instanceof BudgetExceeded || signal?.aborted) throw e;
+      throw new JudgeError(itemId, (e as Error).message, { cause: e });
+    }
+  };
+
+  return {
+    description: mixture ? `mixture judge (${mixture.proposerLayers.length + 1} layers, aggregator ${mixture.aggregator})` : `model ${settings.model}`,
+    async judge(item, candidate, opts = {}) {
+      const protocol = protocolFor(settings, item.source);
+      const calls: JudgeCall[] = [];
+      let retries = 0;
+      if (protocol === 'alpaca_eval') {
+        const first = candidateShownFirst(seed, item.id);
+        const label: AlpacaLabel = first ? 'm' : 'M';
+        const messages = renderJudgeTemplate(templates.alpaca_eval, {
+          instruction: item.prompt,
+          output_1: first ? candidate : item.reference,
+          output_2: first ? item.reference : candidate,
+        });
+        for (let attempt = 0; attempt < 2; attempt++) {
+          if (attempt) retries++;
+          const a = await ask(item.id, protocol, messages, attempt, calls, opts.signal);
+          const p = alpacaProbability(a.logprobs, label);
+          if (p !== undefined) return { protocol, preference: p, unparsed: 0, retries, via: 'logprobs', calls };
+          const t = parseAlpacaLabel(a.text);
+          if (t) return { protocol, preference: t === label ? 1 : 0, unparsed: 0, retries, via: 'text', calls };
+        }
+        return { protocol, preference: 0.5, unparsed: 1, retries, via: 'unparsed', calls };
+      }
+      // Arena-Hard: game 1 puts the reference in A, game 2 the candidate.
+      const games: GameScore[] = [];
+      let unparsed = 0;
+      for (const candidatePos of ['B', 'A'] as const) {
+        const messages = renderJudgeTemplate(templates.arena_hard, {
+          question_1: item.prompt,
+          answer_1: candidatePos === 'A' ? candidate : item.reference,
+          answer_2: candidatePos === 'A' ? item.reference : candidate,
+        });
+        let verdict;
+        for (let attempt = 0; attempt < 2 && !verdict; attempt++) {
+          if (attempt) retries++;
+          verdict = parseArenaVerdict((await ask(item.id, protocol, messages, attempt, calls, opts.signal)).text);
+        }
+        if (!verdict) unparsed++;
+        games.push(arenaGameScore(verdict, candidatePos));
+      }
+      return { protocol, preference: combineGames(games), unparsed, retries, via: unparsed === 2 ? 'unparsed' : 'verdicts', calls };
+    },
+  };
+}

@@ -1,0 +1,224 @@
+import { mixtureName, type Mixture } from '../config/mixture.js';
+import type { SearchSpace } from '../config/space.js';
+import { paretoFront, type ParetoResult, type ParetoStatus } from '../cost/pareto.js';
+import { unknownParamModels } from '../cost/tflops.js';
+import { pairedDifference } from '../eval/statistics.js';
+import type { StudyRecord, TrialRecord } from '../search/types.js';
+import { mixtureModels, mixtureOfFile } from './_mixture-file.js';
+
+/** Everything a report is made from; `renderReport` is a pure function of it. */
+export interface ReportData {
+  study: StudyRecord;
+  trials: TrialRecord[];
+  /** The study's search space (labels, parameter counts); the report still renders without it. */
+  space?: SearchSpace;
+  /** ISO time stamped into the report (default: now). */
+  generatedAt?: string;
+}
+
+/** One evaluated mixture, as the charts and tables show it. */
+export interface TrialPoint {
+  trial: TrialRecord;
+  /** `#<trial number>`. */
+  id: string;
+  number: number;
+  mixture: Mixture;
+  /** Short mixture name (mixtureName()). */
+  label: string;
+  kind: TrialRecord['kind'];
+  /** A single model (no proposer layers). */
+  single: boolean;
+  /** A reference trial detected as the paper's MoA-Lite. */
+  moaLite: boolean;
+  layers: number;
+  quality: number;
+  ci?: [number, number];
+  costPerQuery: number | null;
+  tflopsPerQuery: number | null;
+  latencyProxy: number | null;
+  /** Models of this mixture whose parameter count the space does not give (TFLOPs then unknown). */
+  unknownParams: string[];
+  /** Mean measured wall-clock ms per layer over the validation prompts, when the evaluation recorded it. */
+  layerWallMs?: number[];
+  costStatus: ParetoStatus;
+  tflopsStatus: ParetoStatus;
+}
+
+export interface Comparison {
+  /** `best single model` or `MoA-Lite`. */
+  role: string;
+  against: TrialPoint;
+  /** Recommended minus the other, in score points. */
+  diff: number;
+  /** Paired bootstrap interval, when both trials kept per-prompt outcomes on shared prompts. */
+  ci?: [number, number];
+  distinguishable?: boolean;
+  n?: number;
+}
+
+export interface HistoryPoint {
+  number: number;
+  label: string;
+  kind: TrialRecord['kind'];
+  /** USD the study had spent (mixture + judge) when this trial finished. */
+  spent: number;
+  score: number;
+  bestSoFar: number;
+}
+
+export interface ReportAnalysis {
+  study: StudyRecord;
+  generatedAt: string;
+  /** Completed trials with a score, in trial order. */
+  points: TrialPoint[];
+  /** Trials that failed or never finished. */
+  unfinished: TrialRecord[];
+  costFront: ParetoResult<{ id: string; quality: number; cost: number | null; ci?: [number, number] }>;
+  tflopsFront: ParetoResult<{ id: string; quality: number; cost: number | null; ci?: [number, number] }>;
+  recommended?: TrialPoint;
+  comparisons: Comparison[];
+  /** The cheapest mixture on the cost front that the data cannot tell apart from the recommendation. */
+  cheaperAlternative?: Comparison;
+  history: HistoryPoint[];
+  /** All models of evaluated mixtures without a parameter count. */
+  unknownParams: string[];
+}
+
+const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/** A reference trial counts as MoA-Lite when its name, label or strategy says so. */
+function isMoaLite(t: TrialRecord): boolean {
+  const re = /moa[-_ ]?lite/i;
+  return t.kind === 'reference' && (re.test(t.mixture.name ?? '') || re.test(t.strategy) || re.test(t.label));
+}
+
+function meanLayerWall(t: TrialRecord): number[] | undefined {
+  const rows = (t.perPrompt ?? []).map((o) => o.layerWallMs).filter((l): l is number[] => Array.isArray(l) && l.length > 0);
+  if (!rows.length) return undefined;
+  const L = Math.max(...rows.map((r) => r.length));
+  return Array.from({ length: L }, (_, i) => {
+    const xs = rows.map((r) => r[i]).filter(finite);
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+  });
+}
+
+function toPoint(t: TrialRecord, space: SearchSpace | undefined): TrialPoint {
+  const mixture = mixtureOfFile(t.mixture);
+  const unknownParams = space ? unknownParamModels(mixtureModels(mixture), space) : [];
+  const tflopsKnown = unknownParams.length === 0;
+  const p: TrialPoint = {
+    trial: t,
+    id: `#${t.number}`,
+    number: t.number,
+    mixture,
+    label: space || !t.label ? mixtureName(mixture, space) : t.label,
+    kind: t.kind,
+    single: mixture.proposerLayers.length === 0,
+    moaLite: isMoaLite(t),
+    layers: mixture.proposerLayers.length + 1,
+    quality: t.score!,
+    costPerQuery: finite(t.costPerQuery) ? t.costPerQuery : null,
+    tflopsPerQuery: tflopsKnown && finite(t.tflopsPerQuery) ? t.tflopsPerQuery : null,
+    latencyProxy: tflopsKnown && finite(t.latencyProxyPerQuery) ? t.latencyProxyPerQuery : null,
+    unknownParams,
+    costStatus: 'excluded',
+    tflopsStatus: 'excluded',
+  };
+  if (t.ci && finite(t.ci[0]) && finite(t.ci[1])) p.ci = [t.ci[0], t.ci[1]];
+  const wall = meanLayerWall(t);
+  if (wall) p.layerWallMs = wall;
+  return p;
+}
+
+/** Paired difference a − b when both kept per-prompt outcomes; else the plain difference of scores. */
+function compare(role: string, a: TrialPoint, b: TrialPoint): Comparison {
+  const c: Comparison = { role, against: b, diff: a.quality - b.quality };
+  const pa = a.trial.perPrompt;
+  const pb = b.trial.perPrompt;
+  if (pa?.length && pb?.length) {
+    try {
+      const d = pairedDifference(pa, pb, { seed: 0 });
+      Object.assign(c, { diff: d.diff, ci: d.ci, distinguishable: d.distinguishable, n: d.n });
+    } catch {
+      // no shared prompts (different validation sets): keep the plain difference, no interval
+    }
+  }
+  return c;
+}
+
+const better = (a: TrialPoint, b: TrialPoint) =>
+  a.quality !== b.quality ? a.quality > b.quality : (a.costPerQuery ?? Infinity) !== (b.costPerQuery ?? Infinity) ? (a.costPerQuery ?? Infinity) < (b.costPerQuery ?? Infinity) : a.number < b.number;
+
+/**
+ * Fronts, recommendation and comparisons of a study. The recommendation is the highest-scoring completed trial
+ * (ties: cheaper, then earlier); a cheaper mixture the paired test cannot tell apart is offered beside it.
+ */
+export function analyzeStudy(data: ReportData): ReportAnalysis {
+  const trials = [...data.trials].sort((a, b) => a.number - b.number);
+  const done = trials.filter((t) => t.state === 'COMPLETE' && finite(t.score));
+  const points = done.map((t) => toPoint(t, data.space));
+  const unfinished = trials.filter((t) => !(t.state === 'COMPLETE' && finite(t.score)));
+
+  const costFront = paretoFront(points.map((p) => ({ id: p.id, quality: p.quality, cost: p.costPerQuery, ...(p.ci ? { ci: p.ci } : {}) })));
+  const tflopsFront = paretoFront(points.map((p) => ({ id: p.id, quality: p.quality, cost: p.latencyProxy, ...(p.ci ? { ci: p.ci } : {}) })));
+  points.forEach((p, i) => {
+    p.costStatus = costFront.points[i]!.status;
+    p.tflopsStatus = tflopsFront.points[i]!.status;
+  });
+
+  let recommended: TrialPoint | undefined;
+  for (const p of points) if (!recommended || better(p, recommended)) recommended = p;
+
+  const comparisons: Comparison[] = [];
+  let cheaperAlternative: Comparison | undefined;
+  if (recommended) {
+    let bestSingle: TrialPoint | undefined;
+    for (const p of points) if (p.single && p !== recommended && (!bestSingle || better(p, bestSingle))) bestSingle = p;
+    if (bestSingle && !recommended.single) comparisons.push(compare('best single model', recommended, bestSingle));
+    const lite = points.find((p) => p.moaLite && p !== recommended);
+    if (lite) comparisons.push(compare('MoA-Lite', recommended, lite));
+
+    const recCost = recommended.costPerQuery;
+    if (recCost !== null) {
+      const cheaper = costFront.front
+        .map((f) => points.find((p) => p.id === f.id)!)
+        .filter((p) => p !== recommended && p.costPerQuery !== null && p.costPerQuery < recCost);
+      for (const p of cheaper) {
+        const c = compare('cheaper alternative', recommended, p);
+        const indistinct = c.ci ? !c.distinguishable : !!(p.ci && recommended.ci && p.ci[1] >= recommended.ci[0]);
+        if (indistinct) {
+          cheaperAlternative = c; // fronts are sorted by cost: the first hit is the cheapest
+          break;
+        }
+      }
+    }
+  }
+
+  const history: HistoryPoint[] = [];
+  let running = 0;
+  let best = -Infinity;
+  for (const t of trials) {
+    running += finite(t.spent) ? t.spent : 0;
+    if (!(t.state === 'COMPLETE' && finite(t.score))) continue;
+    best = Math.max(best, t.score);
+    const p = points.find((q) => q.number === t.number)!;
+    history.push({ number: t.number, label: p.label, kind: t.kind, spent: finite(t.spentCumulative) ? t.spentCumulative : running, score: t.score, bestSoFar: best });
+  }
+
+  const unknown = new Set<string>();
+  for (const p of points) for (const m of p.unknownParams) unknown.add(m);
+
+  return {
+    study: data.study,
+    generatedAt: data.generatedAt ?? new Date().toISOString(),
+    points,
+    unfinished,
+    costFront,
+    tflopsFront,
+    ...(recommended ? { recommended } : {}),
+    comparisons,
+    ...(cheaperAlternative ? { cheaperAlternative } : {}),
+    history,
+    unknownParams: [...unknown].sort(),
+  };
+}

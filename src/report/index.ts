@@ -1,0 +1,11 @@
+export { analyzeStudy } from './analyze.js';
+export type { ReportData, ReportAnalysis, TrialPoint, Comparison, HistoryPoint } from './analyze.js';
+export { renderReport, reportFiles } from './render.js';
+export type { RenderedReport } from './render.js';
+export { renderSvg, renderCharts, paretoSpec, historySpec, POINT_MARK_NAME } from './charts.js';
+export type { Charts } from './charts.js';
+export { writeReport, readStudy, openStudyDatabase, defaultReportDir } from './write-report.js';
+export type { WriteReportOptions } from './write-report.js';
+export { studySpace } from './study-space.js';
+export { paretoSummary, formatParetoSummary } from './pareto-summary.js';
+export type { ParetoSummary, ParetoEntry } from './pareto-summary.js';

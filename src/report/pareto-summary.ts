@@ -1,0 +1,97 @@
+import { bestWithinCost } from '../cost/pareto.js';
+import type { ReportAnalysis, TrialPoint } from './analyze.js';
+import { fmtCi, fmtScore, fmtTflops, fmtUsd } from './_format.js';
+
+export interface ParetoEntry {
+  number: number;
+  label: string;
+  kind: TrialPoint['kind'];
+  score: number;
+  ci?: [number, number];
+  costPerQuery: number | null;
+  tflopsPerQuery: number | null;
+  latencyProxyTflops: number | null;
+  status: string;
+  mixture: TrialPoint['trial']['mixture'];
+}
+
+/** What `moa-search pareto --json` prints. */
+export interface ParetoSummary {
+  study: string;
+  by: 'cost' | 'tflops';
+  evaluated: number;
+  /** Sorted by the chosen cost axis. */
+  front: ParetoEntry[];
+  indistinguishable: ParetoEntry[];
+  /** Left out of the front: no measurable value on the chosen axis (e.g. unknown parameter counts). */
+  excluded: ParetoEntry[];
+  /** Cap on USD per query, when given. */
+  maxCost?: number;
+  /** Highest score with cost per query ≤ maxCost (or overall without a cap). */
+  best: ParetoEntry | null;
+}
+
+function entry(p: TrialPoint, by: 'cost' | 'tflops'): ParetoEntry {
+  return {
+    number: p.number,
+    label: p.label,
+    kind: p.kind,
+    score: p.quality,
+    ...(p.ci ? { ci: p.ci } : {}),
+    costPerQuery: p.costPerQuery,
+    tflopsPerQuery: p.tflopsPerQuery,
+    latencyProxyTflops: p.latencyProxy,
+    status: by === 'cost' ? p.costStatus : p.tflopsStatus,
+    mixture: p.trial.mixture,
+  };
+}
+
+export function paretoSummary(a: ReportAnalysis, by: 'cost' | 'tflops', maxCost?: number): ParetoSummary {
+  const front = by === 'cost' ? a.costFront.front : a.tflopsFront.front;
+  const byId = new Map(a.points.map((p) => [p.id, p]));
+  const status = (p: TrialPoint) => (by === 'cost' ? p.costStatus : p.tflopsStatus);
+  const best = bestWithinCost(
+    a.points.map((p) => ({ id: p.id, quality: p.quality, cost: p.costPerQuery })),
+    maxCost ?? Infinity,
+  );
+  return {
+    study: a.study.name,
+    by,
+    evaluated: a.points.length,
+    front: front.map((f) => entry(byId.get(f.id)!, by)),
+    indistinguishable: a.points.filter((p) => status(p) === 'indistinguishable').map((p) => entry(p, by)),
+    excluded: a.points.filter((p) => status(p) === 'excluded').map((p) => entry(p, by)),
+    ...(maxCost !== undefined ? { maxCost } : {}),
+    best: best ? entry(byId.get(best.id)!, by) : null,
+  };
+}
+
+function row(e: ParetoEntry): string {
+  return [
+    `#${e.number}`.padStart(4),
+    fmtScore(e.score).padStart(6),
+    fmtCi(e.ci).padStart(12),
+    fmtUsd(e.costPerQuery).padStart(11),
+    fmtTflops(e.latencyProxyTflops).padStart(10),
+    `  ${e.label}`,
+  ].join(' ');
+}
+
+/** The human-readable form of `pareto`. */
+export function formatParetoSummary(s: ParetoSummary): string {
+  const axis = s.by === 'cost' ? 'cost (USD per query)' : 'latency proxy (TFLOPs per query)';
+  const lines = [`Pareto front of study "${s.study}" by ${axis}: ${s.front.length} of ${s.evaluated} evaluated mixtures`, ''];
+  lines.push(`${'#'.padStart(4)} ${'score'.padStart(6)} ${'95% CI'.padStart(12)} ${'USD/query'.padStart(11)} ${'proxy TF'.padStart(10)}   mixture`);
+  for (const e of s.front) lines.push(row(e));
+  if (s.indistinguishable.length) {
+    lines.push('', 'Statistically indistinguishable from the front (CI reaches it):');
+    for (const e of s.indistinguishable) lines.push(row(e));
+  }
+  if (s.excluded.length) lines.push('', `Not placed (no ${s.by === 'cost' ? 'cost' : 'TFLOPs: parameter count unknown'}): ${s.excluded.map((e) => `#${e.number} ${e.label}`).join('; ')}`);
+  lines.push('');
+  const cap = s.maxCost !== undefined ? `within ${fmtUsd(s.maxCost)} per query` : 'overall';
+  if (s.best) {
+    lines.push(`Best ${cap}: #${s.best.number} ${s.best.label} — score ${fmtScore(s.best.score)}${s.best.ci ? ` (95% CI ${fmtCi(s.best.ci)})` : ''}, ${fmtUsd(s.best.costPerQuery)} per query (${fmtUsd(s.best.costPerQuery === null ? null : s.best.costPerQuery * 1000)} per 1,000)`);
+  } else lines.push(`No evaluated mixture ${cap}.`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,176 @@
+import { toMixtureFile } from '../config/mixture.js';
+import { analyzeStudy, type Comparison, type ReportAnalysis, type ReportData, type TrialPoint } from './analyze.js';
+import { renderCharts, type Charts } from './charts.js';
+import { escapeHtml as h, escapeMd, fmtCi, fmtMs, fmtScore, fmtSigned, fmtTflops, fmtUsd } from './_format.js';
+import { TRIAL_HEADERS, trialRows, trialsCsv } from './_tables.js';
+import { REPORT_CSS } from './_style.js';
+
+export interface RenderedReport {
+  html: string;
+  md: string;
+  csv: string;
+  svgs: Charts;
+  /** best.json text (a mixture file), or undefined when no trial completed. */
+  bestJson?: string;
+  analysis: ReportAnalysis;
+}
+
+/** The files a report consists of, by name. */
+export function reportFiles(r: RenderedReport): Record<string, string> {
+  const files: Record<string, string> = { 'report.html': r.html, 'report.md': r.md, 'trials.csv': r.csv, ...r.svgs };
+  if (r.bestJson) files['best.json'] = r.bestJson;
+  return files;
+}
+
+function bestFile(a: ReportAnalysis): string | undefined {
+  const p = a.recommended;
+  if (!p) return undefined;
+  const meta: Record<string, unknown> = {
+    study: a.study.name,
+    trial: p.number,
+    label: p.label,
+    score: p.quality,
+    ...(p.ci ? { ci: p.ci } : {}),
+    ...(p.trial.lc !== undefined ? { lc: p.trial.lc } : {}),
+    costPerQuery: p.costPerQuery,
+    costPer1kQueries: p.costPerQuery === null ? null : p.costPerQuery * 1000,
+    tflopsPerQuery: p.tflopsPerQuery,
+    latencyProxyTflops: p.latencyProxy,
+    generatedAt: a.generatedAt,
+  };
+  return JSON.stringify(toMixtureFile(p.mixture, meta), null, 2) + '\n';
+}
+
+function comparisonText(c: Comparison): { head: string; detail: string; verdict: string } {
+  const head = `${c.role}: ${c.against.label} (${fmtScore(c.against.quality)}, ${fmtUsd(c.against.costPerQuery === null ? null : c.against.costPerQuery * 1000)} per 1k)`;
+  const detail = c.ci ? `${fmtSigned(c.diff)} points (95% CI ${fmtSigned(c.ci[0])} to ${fmtSigned(c.ci[1])}, paired over ${c.n} prompts)` : `${fmtSigned(c.diff)} points (no paired interval: per-prompt outcomes not shared)`;
+  const verdict = c.ci === undefined ? '' : c.distinguishable ? (c.diff > 0 ? 'clearly better' : 'clearly worse') : 'not distinguishable';
+  return { head, detail, verdict };
+}
+
+function layerWallText(p: TrialPoint): string | undefined {
+  if (!p.layerWallMs?.length) return undefined;
+  const total = p.layerWallMs.reduce((a, b) => a + b, 0);
+  return `${p.layerWallMs.map(fmtMs).join(' + ')} = ${fmtMs(total)}`;
+}
+
+function costRatio(alt: TrialPoint, rec: TrialPoint): string {
+  if (alt.costPerQuery === null || rec.costPerQuery === null || rec.costPerQuery === 0) return '';
+  return `${Math.round((100 * alt.costPerQuery) / rec.costPerQuery)}% of the cost`;
+}
+
+function studyLine(a: ReportAnalysis): string {
+  const s = a.study;
+  const parts = [
+    `strategy ${s.config.strategy}`,
+    `budget ${fmtUsd(s.config.budget)}`,
+    `spent ${fmtUsd(s.spent)}`,
+    `${a.points.length} mixtures evaluated`,
+    s.state === 'COMPLETE' ? `finished${s.stopped ? ` (${s.stopped})` : ''}` : `still running${s.stopped ? ` (stopped: ${s.stopped})` : ''}`,
+  ];
+  if (a.unfinished.length) parts.push(`${a.unfinished.length} failed or unfinished`);
+  return parts.join(' · ');
+}
+
+const NOTES = [
+  'Score: mean over sources of the win rate (%) against the reference answers; 95% CIs by stratified bootstrap.',
+  'Cost: deployment USD per query, from the tokens measured during evaluation (all calls of the mixture, judge excluded).',
+  'TFLOPs: 2 × active parameters × (prompt + completion tokens) per call, summed over the calls of a query.',
+  'Latency proxy (the MoA paper\'s): per layer, the TFLOPs of its largest agent (agents of a layer run in parallel), summed over layers.',
+  'Front: no other mixture has a score at least as high for a cost at most as high (one strictly). "≈ front": off the front, but its CI reaches the front at its cost — the data cannot tell it from the front.',
+];
+
+function htmlReport(a: ReportAnalysis, svgs: Charts): string {
+  const rec = a.recommended;
+  const parts: string[] = [];
+  parts.push(`<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`);
+  parts.push(`<title>moa-search report: ${h(a.study.name)}</title><style>${REPORT_CSS}</style></head><body><main>`);
+  parts.push(`<header><h1>Which mixture to deploy: <span class="study">${h(a.study.name)}</span></h1><p class="meta">${h(studyLine(a))} · generated ${h(a.generatedAt)}</p></header>`);
+
+  if (rec) {
+    const wall = layerWallText(rec);
+    parts.push(`<section class="answer" id="recommendation"><p class="eyebrow">Recommended mixture</p><h2 class="rec">${h(rec.label)}</h2>`);
+    parts.push(`<dl class="kpis">`);
+    parts.push(`<div><dt>Score</dt><dd>${fmtScore(rec.quality)}<small>${rec.ci ? ` 95% CI ${fmtCi(rec.ci)}` : ''}</small></dd></div>`);
+    parts.push(`<div><dt>Cost per 1,000 queries</dt><dd>${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}</dd></div>`);
+    parts.push(`<div><dt>Latency proxy</dt><dd>${fmtTflops(rec.latencyProxy)}<small>${rec.latencyProxy === null ? ` (no parameter count for ${h(rec.unknownParams.join(', '))})` : ' TFLOPs'}</small></dd></div>`);
+    parts.push(`<div><dt>Layers</dt><dd>${rec.layers}<small>${wall ? ` wall clock ${h(wall)}` : ''}</small></dd></div>`);
+    parts.push(`</dl>`);
+    if (a.comparisons.length || a.cheaperAlternative) {
+      parts.push(`<ul class="compare">`);
+      for (const c of a.comparisons) {
+        const t = comparisonText(c);
+        parts.push(`<li><span class="vs">vs ${h(t.head)}</span><span class="diff">${h(t.detail)}</span>${t.verdict ? `<span class="verdict ${t.verdict.startsWith('clearly better') ? 'good' : t.verdict.startsWith('clearly worse') ? 'bad' : 'same'}">${h(t.verdict)}</span>` : ''}</li>`);
+      }
+      if (a.cheaperAlternative) {
+        const c = a.cheaperAlternative;
+        const t = comparisonText(c);
+        parts.push(`<li><span class="vs">Cheaper, statistically indistinguishable: ${h(c.against.label)} (${fmtScore(c.against.quality)}, ${h(costRatio(c.against, rec))})</span><span class="diff">${h(t.detail)}</span></li>`);
+      }
+      parts.push(`</ul>`);
+    }
+    if (rec.single) parts.push(`<p class="note">The best result is a single model: no mixture evaluated beat it.</p>`);
+    parts.push(`<p class="use">Deploy it: <code>moa-search ask --mixture best.json "your prompt"</code> · re-score: <code>moa-search eval --mixture best.json</code></p></section>`);
+  } else {
+    parts.push(`<section class="answer"><h2>No completed trial yet</h2><p>Nothing can be recommended until at least one mixture is evaluated.</p></section>`);
+  }
+
+  parts.push(`<section id="fronts"><h2>Pareto fronts</h2><div class="charts">`);
+  parts.push(`<figure>${svgs['pareto-cost.svg']}<figcaption>Score against deployment cost per query. Dashed step: the Pareto front. Bars: 95% CIs.</figcaption></figure>`);
+  const tfCap = a.unknownParams.length ? ` Not shown (parameter count unknown): mixtures using ${a.unknownParams.map(h).join(', ')}.` : '';
+  parts.push(`<figure>${svgs['pareto-tflops.svg']}<figcaption>Score against the latency proxy (TFLOPs).${tfCap}</figcaption></figure>`);
+  parts.push(`</div></section>`);
+  parts.push(`<section id="history"><h2>Search history</h2><figure>${svgs['history.svg']}<figcaption>Best score found so far (line) and each trial's score (points) against the study's cumulative spend.</figcaption></figure></section>`);
+
+  parts.push(`<section id="trials"><h2>All trials</h2><div class="table-wrap"><table><thead><tr>${TRIAL_HEADERS.map((c) => `<th>${h(c)}</th>`).join('')}</tr></thead><tbody>`);
+  const rows = trialRows(a);
+  a.points.forEach((p, i) => {
+    const cls = [p === rec ? 'rec' : '', p.costStatus === 'front' ? 'front' : ''].filter(Boolean).join(' ');
+    parts.push(`<tr${cls ? ` class="${cls}"` : ''}>${rows[i]!.map((c, j) => `<td${j === 2 ? ' class="name"' : j >= 3 ? ' class="num"' : ''}>${h(c)}</td>`).join('')}</tr>`);
+  });
+  parts.push(`</tbody></table></div>`);
+  if (a.unfinished.length) {
+    parts.push(`<p class="note">Failed or unfinished: ${a.unfinished.map((t) => h(`#${t.number} ${t.label} (${t.state}${t.error ? `: ${t.error}` : ''})`)).join('; ')}</p>`);
+  }
+  parts.push(`</section><footer><h2>How to read this</h2><ul>${NOTES.map((n) => `<li>${h(n)}</li>`).join('')}</ul><p>Files: best.json, trials.csv, pareto-cost.svg, pareto-tflops.svg, history.svg, report.md.</p></footer>`);
+  parts.push(`</main></body></html>\n`);
+  return parts.join('\n');
+}
+
+function mdReport(a: ReportAnalysis): string {
+  const rec = a.recommended;
+  const out: string[] = [`# Which mixture to deploy: ${a.study.name}`, '', `_${studyLine(a)} · generated ${a.generatedAt}_`, ''];
+  if (rec) {
+    out.push(`## Recommended: ${rec.label}`, '');
+    out.push(`- **Score:** ${fmtScore(rec.quality)}${rec.ci ? ` (95% CI ${fmtCi(rec.ci)})` : ''}`);
+    out.push(`- **Cost per 1,000 queries:** ${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}`);
+    out.push(`- **Latency proxy:** ${rec.latencyProxy === null ? `unknown (no parameter count for ${rec.unknownParams.join(', ')})` : `${fmtTflops(rec.latencyProxy)} TFLOPs`}`);
+    const wall = layerWallText(rec);
+    if (wall) out.push(`- **Measured wall clock per layer:** ${wall}`);
+    for (const c of a.comparisons) {
+      const t = comparisonText(c);
+      out.push(`- **vs ${t.head}:** ${t.detail}${t.verdict ? ` — ${t.verdict}` : ''}`);
+    }
+    if (a.cheaperAlternative) {
+      const c = a.cheaperAlternative;
+      out.push(`- **Cheaper, statistically indistinguishable:** ${c.against.label} (${fmtScore(c.against.quality)}, ${costRatio(c.against, rec)}): ${comparisonText(c).detail}`);
+    }
+    out.push('', 'Deploy: `moa-search ask --mixture best.json "your prompt"`', '');
+  } else out.push('## No completed trial yet', '');
+  out.push('## Pareto fronts', '', '![Quality vs cost](pareto-cost.svg)', '', '![Quality vs latency proxy](pareto-tflops.svg)', '');
+  if (a.unknownParams.length) out.push(`Latency proxy unknown (no parameter count) for mixtures using: ${a.unknownParams.join(', ')}.`, '');
+  out.push('## Search history', '', '![Best score so far vs USD spent](history.svg)', '', '## All trials', '');
+  out.push(`| ${TRIAL_HEADERS.map(escapeMd).join(' | ')} |`, `|${TRIAL_HEADERS.map((_, i) => (i === 2 || i === 1 ? ' --- ' : ' ---: ')).join('|')}|`);
+  for (const r of trialRows(a)) out.push(`| ${r.map(escapeMd).join(' | ')} |`);
+  if (a.unfinished.length) out.push('', `Failed or unfinished: ${a.unfinished.map((t) => `#${t.number} ${t.label} (${t.state}${t.error ? `: ${t.error}` : ''})`).join('; ')}`);
+  out.push('', '## How to read this', '', ...NOTES.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}
+
+/** The whole report from the study's data: no database, no files (so tests build the data by hand). */
+export async function renderReport(data: ReportData): Promise<RenderedReport> {
+  const analysis = analyzeStudy(data);
+  const svgs = await renderCharts(analysis);
+  const bestJson = bestFile(analysis);
+  return { html: htmlReport(analysis, svgs), md: mdReport(analysis), csv: trialsCsv(analysis), svgs, ...(bestJson ? { bestJson } : {}), analysis };
+}

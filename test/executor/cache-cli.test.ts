@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openExecutor } from '../../src/executor/index.js';
+import { readCacheStats } from '../../src/executor/cache-admin.js';
+import { runCli } from '../helpers/cli.js';
+import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
+import { KEY, KEY_ENV, tempDir, testSpace, user } from './_space.js';
+
+describe('moa-search cache', () => {
+  let server: FakeServer;
+  let dir: string;
+  let db: string;
+  let costA = 0;
+  let costB = 0;
+
+  beforeAll(async () => {
+    server = await startOpenAIServer({ handler: (b) => ({ usage: { prompt_tokens: 100, completion_tokens: b.model === 'B' ? 50 : 10 } }) });
+    dir = tempDir('moa-cache-cli-');
+    db = join(dir, 'runs', 'moa.sqlite');
+    const ex = await openExecutor({ space: testSpace(server.url), dbPath: db, env: { [KEY_ENV]: KEY } });
+    costA = (await ex.generate({ model: 'A', messages: user('a0') })).costUsd;
+    await ex.generate({ model: 'A', messages: user('a1') });
+    costB = (await ex.generate({ model: 'B', messages: user('b0') })).costUsd;
+    // Hits: a0 three times, b0 once.
+    for (let i = 0; i < 3; i++) await ex.generate({ model: 'A', messages: user('a0') });
+    await ex.generate({ model: 'B', messages: user('b0') });
+    await ex.close();
+  });
+  afterAll(() => server.close());
+
+  it('stats --json reports entries, hits and USD saved, per model', async () => {
+    const r = await runCli(['cache', 'stats', '--db', db, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ entries: 3, hits: 4 });
+    expect(s.savedUsd).toBeCloseTo(3 * costA + costB, 12);
+    expect(s.byModel.map((m: any) => [m.model, m.entries, m.hits])).toEqual([
+      ['A', 2, 3],
+      ['B', 1, 1],
+    ]);
+  });
+
+  it('stats finds the database through MOA_SEARCH_DB and prints a table', async () => {
+    const r = await runCli(['cache', 'stats'], { env: { MOA_SEARCH_DB: db } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('3 entries, 4 hits');
+    expect(r.stdout).toMatch(/^A\s+2\s+3\s/m);
+    expect(r.stdout).toMatch(/^B\s+1\s+1\s/m);
+  });
+
+  it('stats on a missing file reports an empty cache without creating it; a non-database is bad input', async () => {
+    const missing = join(dir, 'none', 'x.sqlite');
+    const r = await runCli(['cache', 'stats', '--db', missing, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ entries: 0, hits: 0 });
+    expect(existsSync(missing)).toBe(false);
+    const junk = join(dir, 'junk.sqlite');
+    writeFileSync(junk, 'this is not sqlite at all, just some text that is long enough '.repeat(10));
+    const bad = await runCli(['cache', 'stats', '--db', junk]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('junk.sqlite');
+  });
+
+  it('clear refuses without --yes when not interactive, then clears one model, then all', async () => {
+    const no = await runCli(['cache', 'clear', '--db', db]);
+    expect(no.code).toBe(2);
+    expect(no.stderr).toContain('--yes');
+    expect(readCacheStats(db).entries).toBe(3);
+
+    const one = await runCli(['cache', 'clear', '--db', db, '--model', 'A', '--yes']);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain('deleted 2 cached generations');
+    const after = readCacheStats(db);
+    expect(after.byModel.map((m) => m.model)).toEqual(['B']);
+
+    const all = await runCli(['cache', 'clear', '--db', db, '--yes']);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain('deleted 1 cached generation ');
+    expect(readCacheStats(db).entries).toBe(0);
+  });
+});

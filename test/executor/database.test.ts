@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { openDatabase, openExecutor, CacheStore } from '../../src/executor/index.js';
+import { startOpenAIServer } from '../helpers/openai-server.js';
+import { KEY, KEY_ENV, tempDir, testSpace, user } from './_space.js';
+
+const WORKER = resolve(import.meta.dirname, '_db-worker.ts');
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+function runWorker(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', rej);
+    child.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
+  });
+}
+
+describe('database', () => {
+  it('creates the parent folder and sets WAL, synchronous=NORMAL, busy_timeout and schema versions', () => {
+    const file = join(tempDir(), 'deep', 'er', 'moa.sqlite');
+    const db = openDatabase(file);
+    expect(existsSync(file)).toBe(true);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(10_000);
+    expect(db.prepare("SELECT version FROM schema_versions WHERE component = 'cache'").get()).toEqual({ version: 1 });
+    db.close();
+    // Reopening is idempotent.
+    openDatabase(file).close();
+    const mem = openDatabase(':memory:');
+    expect(new CacheStore(mem).count()).toBe(0);
+    mem.close();
+  });
+
+  it('commits each result as it arrives: a process killed with -9 loses none of them', async () => {
+    const server = await startOpenAIServer();
+    open.push(server);
+    const file = join(tempDir(), 'kill.sqlite');
+    const out = await runWorker([file, server.url, 'killed', '12', 'kill']);
+    expect(out.signal).toBe('SIGKILL');
+    expect(JSON.parse(out.stdout)).toEqual({ made: 24, cached: 0 });
+    // A fresh connection sees every completed generation.
+    const db = new Database(file, { readonly: true });
+    const n = (db.prepare('SELECT COUNT(*) AS n FROM generations').get() as { n: number }).n;
+    db.close();
+    expect(n).toBe(24);
+  });
+
+  it('three processes create, read and write one database file at once without errors', async () => {
+    const server = await startOpenAIServer({ latencyMs: 2 });
+    open.push(server);
+    const file = join(tempDir(), 'shared.sqlite');
+    const N = 40;
+    // Two children race to create the fresh file; this process joins while they work.
+    const child = runWorker([file, server.url, 'child', String(N)]);
+    const child2 = runWorker([file, server.url, 'other', String(N)]);
+    while (!existsSync(file)) await new Promise((r) => setTimeout(r, 20));
+    const ex = await openExecutor({ space: testSpace(server.url), dbPath: file });
+    open.push(ex);
+    const mine = Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        await ex.generate({ model: 'C', messages: user(`parent ${i}`) });
+        await ex.generate({ model: 'C', messages: user(`shared ${i}`) });
+        ex.cache.stats();
+      }),
+    );
+    const [out, out2] = await Promise.all([child, child2, mine]);
+    for (const o of [out, out2]) {
+      expect(o.stderr).toBe('');
+      expect(o.code).toBe(0);
+      const summary = JSON.parse(o.stdout) as { made: number; cached: number };
+      expect(summary.made + summary.cached).toBe(2 * N);
+    }
+    // Every private and shared prompt is stored exactly once.
+    expect(ex.cache.count()).toBe(4 * N);
+    for (const p of ['parent', 'child', 'other', 'shared']) {
+      for (let i = 0; i < N; i++) expect(ex.cache.get(ex.keyOf({ model: 'C', messages: user(`${p} ${i}`) })), `${p} ${i}`).toBeDefined();
+    }
+    // A shared prompt was paid at most once per process (they may race on the same key).
+    expect(server.count()).toBeLessThanOrEqual(6 * N);
+    expect(server.count()).toBeGreaterThanOrEqual(4 * N);
+    // Everything the child wrote is now served from the cache here.
+    const before = server.count();
+    await ex.generate({ model: 'C', messages: user('child 7') });
+    expect(server.count()).toBe(before);
+  });
+
+  it('never writes the API key to the database file or its WAL', async () => {
+    const server = await startOpenAIServer({
+      handler: (_b, call, n) => (n === 3 ? { status: 401, body: { error: { message: `bad ${String(call.headers.authorization)}` } } } : {}),
+    });
+    open.push(server);
+    const file = join(tempDir(), 'secret.sqlite');
+    const ex = await openExecutor({ space: testSpace(server.url), dbPath: file, env: { [KEY_ENV]: KEY } });
+    for (let i = 0; i < 5; i++) await ex.generate({ model: i % 2 ? 'A' : 'B', messages: user(`q${i}`) }).catch(() => undefined);
+    await ex.generate({ model: 'A', messages: user('q0') }).catch(() => undefined);
+    expect(server.calls[0]!.headers.authorization).toBe(`Bearer ${KEY}`);
+    const scan = () => {
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+        if (existsSync(f)) expect(readFileSync(f).includes(Buffer.from(KEY)), f).toBe(false);
+      }
+    };
+    scan();
+    expect(readFileSync(`${file}-wal`).length).toBeGreaterThan(0);
+    await ex.close();
+    scan();
+    const db = new Database(file, { readonly: true });
+    expect((db.prepare('SELECT COUNT(*) AS n FROM generations').get() as { n: number }).n).toBe(5);
+    db.close();
+  });
+});

@@ -1,0 +1,89 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, beforeAll } from 'vitest';
+import { openDatabase } from '../../src/executor/database.js';
+import { StudyStore } from '../../src/search/study-store.js';
+import { runCli } from '../helpers/cli.js';
+import { InputError } from '../../src/config/index.js';
+import { readStudy, writeReport } from '../../src/report/index.js';
+import { STUDY, buildTrials, space } from './_fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'moa-report-cli-'));
+const dbPath = join(dir, 'moa.sqlite');
+
+beforeAll(() => {
+  const db = openDatabase(dbPath);
+  const store = new StudyStore(db);
+  store.createStudy('demo', STUDY.config);
+  for (const t of buildTrials()) {
+    const started = store.startTrial('demo', { kind: t.kind, strategy: t.strategy, mixture: t.mixture, mixtureKey: t.mixtureKey, label: t.label });
+    const { score, ci, costPerQuery, tflopsPerQuery, latencyProxyPerQuery, spent, spentCumulative, calls, perPrompt } = t;
+    const result = { score, ci, costPerQuery, tflopsPerQuery, latencyProxyPerQuery, spent, spentCumulative, calls, perPrompt };
+    if (t.state === 'FAIL') store.failTrial('demo', started.number, t.error!, { spent });
+    else store.completeTrial('demo', started.number, result);
+  }
+  store.updateStudy('demo', { state: 'COMPLETE', stopped: 'budget', spent: 7 });
+  db.close();
+});
+
+describe('moa-search report and pareto', () => {
+  it('report writes every file to --out', async () => {
+    const res = await runCli(['report', 'demo', '--db', dbPath, '--out', join(dir, 'custom')]);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    for (const f of ['report.html', 'report.md', 'pareto-cost.svg', 'pareto-tflops.svg', 'history.svg', 'trials.csv', 'best.json'])
+      expect(existsSync(join(dir, 'custom', f)), f).toBe(true);
+    expect(res.stdout).toMatch(/Recommended: .+ \(score \d+\.\d, 95% CI/);
+    const best = JSON.parse(readFileSync(join(dir, 'custom', 'best.json'), 'utf8'));
+    expect(best.aggregator).toBeTruthy();
+    expect(best.meta.study).toBe('demo');
+  });
+
+  it('writeReport defaults to <db folder>/<study>/', async () => {
+    const db = openDatabase(dbPath);
+    try {
+      const { dir: out, files } = await writeReport({ db, studyName: 'demo', space });
+      expect(out).toBe(join(dir, 'demo'));
+      expect(files).toHaveLength(7);
+      expect(() => readStudy(db, 'nope')).toThrow(InputError);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('pareto prints the front and the best mixture within a cost cap', async () => {
+    const [json, text] = await Promise.all([
+      runCli(['pareto', 'demo', '--db', dbPath, '--json', '--max-cost', '0.005']),
+      runCli(['pareto', 'demo', '--db', dbPath, '--max-cost', '0.005']),
+    ]);
+    expect(json.code).toBe(0);
+    const s = JSON.parse(json.stdout);
+    expect(s.by).toBe('cost');
+    expect(s.front.length).toBeGreaterThan(1);
+    const costs = s.front.map((e: { costPerQuery: number }) => e.costPerQuery);
+    expect(costs).toEqual([...costs].sort((a, b) => a - b));
+    expect(s.best.costPerQuery).toBeLessThanOrEqual(0.005);
+    expect(s.maxCost).toBe(0.005);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/Pareto front of study "demo" by cost/);
+    expect(text.stdout).toMatch(/Best within \$0\.005 per query: #\d+ /);
+  });
+
+  it('bad input exits 2 with one line and writes nothing', async () => {
+    const missingDb = join(dir, 'nowhere', 'none.sqlite');
+    const out = join(dir, 'should-not-exist');
+    const [unknown, noDb, badBy] = await Promise.all([
+      runCli(['report', 'nope', '--db', dbPath, '--out', out]),
+      runCli(['report', 'demo', '--db', missingDb]),
+      runCli(['pareto', 'demo', '--db', dbPath, '--by', 'speed']),
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^moa-search: .*unknown study "nope".*\(known: demo\)\n$/);
+    expect(existsSync(out)).toBe(false);
+    expect(noDb.code).toBe(2);
+    expect(noDb.stderr).toMatch(/none\.sqlite.*database not found/);
+    expect(existsSync(missingDb)).toBe(false);
+    expect(badBy.code).toBe(2);
+  });
+});

@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { runCli, spawnCli, ROOT } from '../helpers/cli.js';
+import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
+import { simComplete } from '../../src/providers/sim/index.js';
+import { loadMixture, loadSpace } from '../../src/config/index.js';
+import { StudyStore } from '../../src/search/study-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'moa-search-cli-'));
+const SIM_VALIDATION = join(ROOT, 'validation-sets/sim-100.jsonl');
+
+/** A small validation set: the first and last prompts of sim-100 (both sources). */
+function tinyValidation(n: number): string {
+  const lines = readFileSync(SIM_VALIDATION, 'utf8').trim().split('\n');
+  const file = join(dir, `val-${n}.jsonl`);
+  writeFileSync(file, [...lines.slice(0, n / 2), ...lines.slice(-n / 2)].join('\n') + '\n');
+  return file;
+}
+
+describe('moa-search --budget (CLI)', () => {
+  it('searches the simulated world by default and prints JSON within the budget', async () => {
+    const db = join(dir, 'e2e.sqlite');
+    const out = join(dir, 'e2e-report');
+    const r = await runCli(['--budget', '0.5', '--validation', tinyValidation(8), '--db', db, '--max-evals', '4', '--seed', '1', '--json', '--out', out]);
+    expect(r.stderr).toMatch(/simulated world/);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(Object.keys(j)).toEqual(expect.arrayContaining(['study', 'best', 'trials', 'spent', 'budget', 'stopped']));
+    expect(j.study).toMatch(/^search-/);
+    expect(['budget', 'max-evals', 'converged']).toContain(j.stopped);
+    expect(j.spent).toBeGreaterThan(0);
+    expect(j.spent).toBeLessThanOrEqual(0.5);
+    expect(j.budget).toBe(0.5);
+    expect(j.best.score).toBeGreaterThanOrEqual(j.best.ci[0]);
+    expect(j.best.score).toBeLessThanOrEqual(j.best.ci[1]);
+    expect(j.best.costPerQuery).toBeGreaterThan(0);
+    expect(j.best.tflopsPerQuery).toBeGreaterThan(0);
+    // The best mixture is a valid mixture file for the sim space.
+    const m = loadMixture(JSON.stringify(j.best.mixture), loadSpace(join(ROOT, 'search-spaces/sim.yaml')));
+    expect(m.aggregator).toBe('Qwen/Qwen1.5-110B-Chat');
+    expect(j.report).toBe(join(out, 'report.html'));
+    expect(existsSync(j.report)).toBe(true);
+    // The study is in the database with its trials: references plus at most 4 search trials.
+    const store = new StudyStore(new Database(db, { readonly: true }));
+    const trials = store.listTrials(j.study);
+    expect(trials.length).toBe(j.trials);
+    expect(trials.filter((t) => t.kind === 'search').length).toBeLessThanOrEqual(4);
+    expect(trials.some((t) => t.kind === 'reference' && t.mixture.layers === 1)).toBe(true);
+    expect(store.getStudy(j.study)!.spent).toBeCloseTo(j.spent, 9);
+  });
+
+  it('rejects bad flags with exit 2 and writes nothing', async () => {
+    const db = join(dir, 'never.sqlite');
+    const cases: Array<[string[], RegExp]> = [
+      [['--budget', '0'], /budget/],
+      [['--budget', '-1'], /budget/],
+      [['--budget', 'abc'], /budget/],
+      [[], /--budget/],
+      [['--budget', '1', '--strategy', 'annealing'], /strategy/],
+      [['--budget', '1', '--space', join(dir, 'missing.yaml')], /missing\.yaml: search-space file not found/],
+      [['--budget', '1', '--validation', join(dir, 'missing.jsonl')], /missing\.jsonl/],
+      [['--budget', '1', '--space', join(ROOT, 'search-spaces/sim-12.yaml'), '--strategy', 'exhaustive'], /exhaustive.*more than 5000/],
+      [['--budget', '1', '--resume'], /--resume needs --study/],
+      [['--budget', '1', '--study', 'x', '--resume'], /nothing to resume/],
+      [['--budget', '1', '--study', 'bad name!'], /--study/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await runCli([...args, '--db', db]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(re);
+      expect(existsSync(db)).toBe(false);
+    }
+  });
+});
+
+/** A loopback chat-completions server whose answers come from the in-process sim, counting completed calls. */
+async function simOverHttp() {
+  const completed = new Map<string, number>();
+  let hold: Promise<void> | undefined;
+  let release = () => {};
+  let onCall: ((n: number) => void) | undefined;
+  const server = await startOpenAIServer({
+    handler: async (body, _call, n) => {
+      onCall?.(n);
+      if (hold) await hold; // frozen: the client is about to be killed
+      const c = simComplete({
+        model: body.model,
+        messages: body.messages,
+        temperature: body.temperature,
+        maxTokens: body.max_tokens ?? body.max_completion_tokens,
+        seed: body.seed,
+        logprobs: body.logprobs,
+        topLogprobs: body.top_logprobs,
+      });
+      const key = JSON.stringify({ ...body, stream: undefined, stream_options: undefined });
+      completed.set(key, (completed.get(key) ?? 0) + 1);
+      return {
+        text: c.text,
+        finishReason: c.finishReason,
+        usage: { prompt_tokens: c.usage.promptTokens, completion_tokens: c.usage.completionTokens },
+        ...(c.logprobs ? { logprobs: c.logprobs.map((l) => ({ token: l.token, logprob: l.logprob, top_logprobs: l.top ?? [] })) } : {}),
+      };
+    },
+  });
+  return {
+    server,
+    completed,
+    freezeAt(n: number, then: () => void) {
+      onCall = (i) => {
+        if (i === n && !hold) {
+          hold = new Promise<void>((r) => (release = r));
+          then();
+        }
+      };
+    },
+    unfreeze() {
+      onCall = undefined;
+      hold = undefined;
+      release();
+    },
+    reset() {
+      completed.clear();
+    },
+  };
+}
+
+/** The sim space, but every model served over HTTP by the loopback server; four proposers to stay small. */
+function httpSpace(url: string): string {
+  const text = readFileSync(join(ROOT, 'search-spaces/sim.yaml'), 'utf8')
+    .replace(/sim: \{ kind: sim[^}]*\}/, `sim: { kind: openai, baseURL: "${url}", keyless: true, maxConcurrency: 16, maxRetries: 0 }`)
+    .replace(/validation: .*/, '');
+  const file = join(dir, 'http-space.yaml');
+  writeFileSync(file, text);
+  // Keep the box small: only four proposers (others lose the proposer role).
+  const space = loadSpace(file);
+  const keep = space.models.filter((m) => m.roles.includes('proposer')).slice(0, 4).map((m) => m.id);
+  let out = text;
+  for (const m of space.models) {
+    if (m.roles.includes('proposer') && !keep.includes(m.id)) {
+      out = out.replace(new RegExp(`(id: ${m.id.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n(?:    .*\\n)*?    roles: )\\[proposer, aggregator\\]`), '$1[aggregator]');
+    }
+  }
+  writeFileSync(file, out);
+  return file;
+}
+
+describe('kill -9 and --resume', () => {
+  let sim: Awaited<ReturnType<typeof simOverHttp>>;
+  beforeAll(async () => {
+    sim = await simOverHttp();
+  });
+  afterAll(async () => {
+    sim.unfreeze();
+    await sim.server.close();
+  });
+
+  it('resumes a killed study with zero repeated provider calls and the uninterrupted result', async () => {
+    const space = httpSpace(sim.server.url);
+    expect(loadSpace(space).models.filter((m) => m.roles.includes('proposer'))).toHaveLength(4);
+    const val = tinyValidation(6);
+    const args = ['--space', space, '--validation', val, '--budget', '5', '--max-evals', '4', '--seed', '2', '--json', '--no-report'];
+
+    // Uninterrupted reference run.
+    const a = await runCli([...args, '--db', join(dir, 'a.sqlite'), '--study', 'a'], { timeoutMs: 30000 }); console.log('A', a.code, a.signal, a.stderr.slice(-1500), readFileSync(space, 'utf8').slice(0, 3000));
+    expect(a.code, a.stderr).toBe(0);
+    const callsA = new Set(sim.completed.keys());
+    expect([...sim.completed.values()].every((n) => n === 1)).toBe(true);
+    const resultA = JSON.parse(a.stdout);
+
+    // Same study on a fresh database, killed mid-study: the server freezes at about half the calls, so nothing
+    // is in flight half-answered, then the process gets SIGKILL.
+    sim.reset();
+    const dbB = join(dir, 'b.sqlite');
+    const child = spawnCli([...args, '--db', dbB, '--study', 'b']);
+    const killed = new Promise<void>((resolve) => {
+      sim.freezeAt(Math.floor(callsA.size / 2), () => {
+        setTimeout(() => {
+          child.kill('SIGKILL');
+          resolve();
+        }, 300);
+      });
+    });
+    const exit = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_c, s) => r(s)));
+    await killed;
+    expect(await exit).toBe('SIGKILL');
+    sim.unfreeze();
+    const firstSession = new Map(sim.completed);
+    expect(firstSession.size).toBeGreaterThan(0);
+    expect(firstSession.size).toBeLessThan(callsA.size);
+    const mid = new StudyStore(new Database(dbB, { readonly: true }));
+    expect(mid.listTrials('b').some((t) => t.state === 'RUNNING')).toBe(true);
+
+    sim.reset();
+    const b = await runCli(['--study', 'b', '--resume', '--db', dbB, '--json', '--no-report']);
+    expect(b.code, b.stderr).toBe(0);
+    const secondSession = new Map(sim.completed);
+    const repeated = [...secondSession.keys()].filter((k) => firstSession.has(k));
+    expect(repeated).toEqual([]);
+    // Together the two sessions made exactly the uninterrupted run's calls.
+    expect(new Set([...firstSession.keys(), ...secondSession.keys()])).toEqual(callsA);
+
+    const resultB = JSON.parse(b.stdout);
+    expect(resultB.best.mixture).toEqual(resultA.best.mixture);
+    expect(resultB.best.score).toBeCloseTo(resultA.best.score, 9);
+    expect(resultB.trials).toBe(resultA.trials);
+    expect(resultB.stopped).toBe(resultA.stopped);
+    expect(resultB.spent).toBeCloseTo(resultA.spent, 9);
+    const trialsA = new StudyStore(new Database(join(dir, 'a.sqlite'), { readonly: true })).listTrials('a').map((t) => [t.mixtureKey, t.state, t.score]);
+    const trialsB = new StudyStore(new Database(dbB, { readonly: true })).listTrials('b').map((t) => [t.mixtureKey, t.state, t.score]);
+    expect(trialsB).toEqual(trialsA);
+  });
+});
