@@ -3,7 +3,7 @@
  *
  * The upstream is the simulated world over HTTP with a fixed per-call latency (`startSimServer`), or,
  * while the sim has no HTTP server, the loopback chat-completions test server with the same fixed delay
- * (the table says which). A 2-layer mixture (3 proposers → 1 aggregator, 4 calls, 2 on the critical
+ * (the table says which). It runs in a child process, so its CPU is not charged to the server. A 2-layer mixture (3 proposers → 1 aggregator, 4 calls, 2 on the critical
  * path) is served with the cache off, and driven by closed-loop clients at concurrency 1, 8 and 32.
  * Added latency = what the client measured − the mixture's own critical path (per layer the slowest
  * upstream call as the executor timed it, summed): the cost of the server, the engine and the executor.
@@ -13,6 +13,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import os from 'node:os';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { loadMixture, loadSpace, type SearchSpace } from '../src/config/index.js';
 import { openExecutor } from '../src/executor/index.js';
 import { PACKAGE_ROOT, SIM_SPACE_FILE } from '../src/paths.js';
@@ -36,15 +38,43 @@ interface Upstream {
 
 type SimModule = { startSimServer?: (o: { port?: number; latencyMs?: number; worldSeed?: number }) => Promise<{ url: string; close(): Promise<void> | void }> };
 
-async function startUpstream(): Promise<Upstream> {
+/** Child mode: run the upstream alone in this process and print `{url, kind}` as one JSON line. */
+async function upstreamChild(): Promise<void> {
   const sim = (await import('../src/providers/sim/index.js')) as SimModule;
+  let url: string;
+  let kind: string;
   if (typeof sim.startSimServer === 'function') {
-    const s = await sim.startSimServer({ port: 0, latencyMs: LATENCY_MS, worldSeed: 0 });
-    return { url: s.url, kind: `simulated world over HTTP (startSimServer), ${LATENCY_MS} ms per call`, close: async () => void (await s.close()) };
+    url = (await sim.startSimServer({ port: 0, latencyMs: LATENCY_MS, worldSeed: 0 })).url;
+    kind = `the simulated world over HTTP (startSimServer, world seed 0), ${LATENCY_MS} ms per call`;
+  } else {
+    const { startOpenAIServer } = await import('../test/helpers/openai-server.js');
+    url = (await startOpenAIServer({ latencyMs: LATENCY_MS })).url;
+    kind = `the loopback chat-completions test server (the sim had no HTTP server yet), ${LATENCY_MS} ms per call`;
   }
-  const { startOpenAIServer } = await import('../test/helpers/openai-server.js');
-  const s = await startOpenAIServer({ latencyMs: LATENCY_MS });
-  return { url: s.url, kind: `loopback chat-completions server (the sim has no HTTP server yet), ${LATENCY_MS} ms per call`, close: () => s.close() };
+  process.stdout.write(JSON.stringify({ url, kind }) + '\n');
+}
+
+/** The upstream runs in its own process, so its CPU does not count against the server being measured. */
+async function startUpstream(): Promise<Upstream> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--upstream'], {
+    env: { ...process.env, BENCH_LATENCY_MS: String(LATENCY_MS) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const info = await new Promise<{ url: string; kind: string }>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve(JSON.parse(line));
+    });
+    child.on('exit', (code) => reject(new Error(`upstream exited with ${code}`)));
+  });
+  return {
+    ...info,
+    close: async () => {
+      child.kill('SIGTERM');
+    },
+  };
 }
 
 /** The sim space with its models reached over HTTP through the ordinary OpenAI-compatible client. */
@@ -81,6 +111,7 @@ async function main() {
       const crit: number[] = [];
       const added: number[] = [];
       let next = 0;
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       await Promise.all(
         Array.from({ length: c }, async () => {
@@ -94,6 +125,9 @@ async function main() {
         }),
       );
       const elapsed = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      // CPU of this process (server, engine, executor and the fetch clients) per request: load-independent.
+      const cpuMs = (cpu.user + cpu.system) / 1000 / n;
       const s = (v: number[]) => [...v].sort((a, b) => a - b);
       const row = {
         concurrency: c,
@@ -104,10 +138,11 @@ async function main() {
         critP50: percentile(s(crit), 0.5)!,
         addedP50: percentile(s(added), 0.5)!,
         addedP95: percentile(s(added), 0.95)!,
+        cpuMs,
       };
       results.push(row);
       rows.push(
-        `| ${c} | ${n} | ${row.rps.toFixed(1)} | ${row.clientP50.toFixed(1)} / ${row.clientP95.toFixed(1)} | ${row.critP50.toFixed(1)} | ${row.addedP50.toFixed(1)} / ${row.addedP95.toFixed(1)} |`,
+        `| ${c} | ${n} | ${row.rps.toFixed(1)} | ${row.clientP50.toFixed(1)} / ${row.clientP95.toFixed(1)} | ${row.critP50.toFixed(1)} | ${row.addedP50.toFixed(1)} / ${row.addedP95.toFixed(1)} | ${row.cpuMs.toFixed(1)} |`,
       );
       console.log(rows.at(-1));
     }
@@ -123,8 +158,8 @@ async function main() {
     `Upstream: ${upstream.kind}. Mixture: 3 proposers → 1 aggregator (4 calls a request, 2 on the critical path: ideal ${ideal} ms), cache off.`,
     `Closed-loop clients (each sends its next request when the previous answer arrives), ${ROUNDS} requests per client, plain \`fetch\`, non-streaming.`,
     '',
-    '| concurrency | requests | requests/s | client latency p50 / p95 (ms) | mixture critical path p50 (ms) | added by server + engine + executor p50 / p95 (ms) |',
-    '|---:|---:|---:|---:|---:|---:|',
+    '| concurrency | requests | requests/s | client latency p50 / p95 (ms) | mixture critical path p50 (ms) | added by server + engine + executor p50 / p95 (ms) | CPU per request (ms) |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
   const doc = resolve(PACKAGE_ROOT, 'docs/serve.md');
@@ -149,4 +184,5 @@ async function request(base: string, i: number): Promise<{ clientMs: number; cri
   return { clientMs, criticalMs: json.moa.critical_path_ms };
 }
 
-await main();
+if (process.argv.includes('--upstream')) await upstreamChild();
+else await main();

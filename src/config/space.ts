@@ -82,6 +82,8 @@ export const JudgeSchema = z
     temperature: z.number().min(0).max(2).default(0),
     maxTokens: z.number().int().positive().optional(),
     seed: z.number().int().default(0),
+    /** MoAA's criteria-selection step: before judging a prompt, the judge lists the criteria that matter for it. */
+    criteria: z.boolean().optional(),
   })
   .strict();
 

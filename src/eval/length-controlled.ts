@@ -99,6 +99,8 @@ export function lengthControlledWinRates(
     mixtures.push(key);
     for (const o of rows) raw.push({ j, o });
   }
+  // One scale for the whole study (AlpacaEval scales per model; on its own annotations the two agree within
+  // ~1 point of LC, and a shared scale keeps the shared slope comparable across mixtures).
   const sd = sampleSd(raw.map(({ o }) => o.candidateChars - o.referenceChars));
   for (const { j, o } of raw) {
     let i = promptIndex.get(o.id);

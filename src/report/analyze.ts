@@ -1,6 +1,7 @@
 import { mixtureName, type Mixture } from '../config/mixture.js';
 import type { SearchSpace } from '../config/space.js';
 import { paretoFront, type ParetoResult, type ParetoStatus } from '../cost/pareto.js';
+import { spread, type Spread } from '../cost/run-cost.js';
 import { unknownParamModels } from '../cost/tflops.js';
 import { pairedDifference } from '../eval/statistics.js';
 import type { StudyRecord, TrialRecord } from '../search/types.js';
@@ -40,6 +41,8 @@ export interface TrialPoint {
   unknownParams: string[];
   /** Mean measured wall-clock ms per layer over the validation prompts, when the evaluation recorded it. */
   layerWallMs?: number[];
+  /** Spread of the per-prompt deployment cost (USD per query), when per-prompt outcomes were kept. */
+  costSpread?: Spread;
   costStatus: ParetoStatus;
   tflopsStatus: ParetoStatus;
 }
@@ -127,6 +130,8 @@ function toPoint(t: TrialRecord, space: SearchSpace | undefined): TrialPoint {
   if (t.ci && finite(t.ci[0]) && finite(t.ci[1])) p.ci = [t.ci[0], t.ci[1]];
   const wall = meanLayerWall(t);
   if (wall) p.layerWallMs = wall;
+  const costs = (t.perPrompt ?? []).map((o) => o.costUsd).filter(finite);
+  if (costs.length) p.costSpread = spread(costs);
   return p;
 }
 
@@ -177,6 +182,12 @@ export function analyzeStudy(data: ReportData): ReportAnalysis {
     if (bestSingle && !recommended.single) comparisons.push(compare('best single model', recommended, bestSingle));
     const lite = points.find((p) => p.moaLite && p !== recommended);
     if (lite) comparisons.push(compare('MoA-Lite', recommended, lite));
+    // When a baseline wins, say what the search itself found, so the report and the search's summary agree.
+    if (recommended.kind === 'reference') {
+      let bestSearch: TrialPoint | undefined;
+      for (const p of points) if (p.kind === 'search' && (!bestSearch || better(p, bestSearch))) bestSearch = p;
+      if (bestSearch) comparisons.push(compare('best found by the search', recommended, bestSearch));
+    }
 
     const recCost = recommended.costPerQuery;
     if (recCost !== null) {

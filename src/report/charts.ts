@@ -26,6 +26,10 @@ export interface ChartRow {
   showLabel: boolean;
   /** Where the label goes around the point (`ne`, `se`, `nw`, `sw`), or `none` when it would collide. */
   labelPos?: LabelPos;
+  /** The label's text as drawn (may be shortened to fit). */
+  labelText?: string;
+  /** Shorter names to fall back on when the label does not fit (the mixture's own name, a truncation, the id). */
+  altLabels: string[];
 }
 
 type LabelPos = 'ne' | 'se' | 'nw' | 'sw' | 'none';
@@ -61,12 +65,17 @@ function placeLabels(rows: ChartRow[], ax: XAxis, yDomain: [number, number]): vo
     return t * PLOT.width;
   };
   const py = (q: number) => PLOT.height * (1 - (q - yDomain[0]) / (yDomain[1] - yDomain[0]));
+  const pointBox = new Map<ChartRow, Box>();
   const taken: Box[] = rows.map((r) => {
     const x = px(r.x);
     const y = py(r.q);
-    const rad = r.recommended ? 9 : 5;
-    return { x0: x - rad, y0: y - rad, x1: x + rad, y1: y + rad };
+    const rad = r.recommended ? 11 : 8; // the symbol plus a little air
+    const box = { x0: x - rad, y0: y - rad, x1: x + rad, y1: y + rad };
+    pointBox.set(r, box);
+    return box;
   });
+  // a label may touch its own point (the offsets keep it clear), not anything else
+  const collides = (r: ChartRow, b: Box) => taken.some((t) => t !== pointBox.get(r) && overlaps(t, b));
   const order = [...rows].sort((a, b) => Number(b.recommended) - Number(a.recommended) || Number(b.status === STATUS.front) - Number(a.status === STATUS.front) || b.q - a.q);
   const POSITIONS = ['ne', 'se', 'nw', 'sw'] as const;
   const boxAt = (r: ChartRow, text: string, pos: (typeof POSITIONS)[number]): Box => {
@@ -85,12 +94,13 @@ function placeLabels(rows: ChartRow[], ax: XAxis, yDomain: [number, number]): vo
     r.labelPos = 'none';
     if (!r.showLabel) continue;
     // the recommendation must be marked: its full name, else a short tag, else wherever it collides least
-    const texts = r.recommended ? [r.label, '★ recommended'] : [r.label];
+    const name = shortLabel(r.label);
+    const texts = r.recommended ? [`★ ${name}`, '★ recommended'] : [...new Set([name, ...r.altLabels])];
     let placed = false;
     for (const text of texts) {
       for (const pos of POSITIONS) {
         const box = boxAt(r, text, pos);
-        if (!inside(box) || taken.some((t) => overlaps(t, box))) continue;
+        if (!inside(box) || collides(r, box)) continue;
         taken.push(box);
         Object.assign(r, { labelPos: pos, labelText: text });
         placed = true;
@@ -102,7 +112,7 @@ function placeLabels(rows: ChartRow[], ax: XAxis, yDomain: [number, number]): vo
       const text = '★ recommended';
       const best = POSITIONS.map((pos) => ({ pos, box: boxAt(r, text, pos) }))
         .filter((c) => inside(c.box))
-        .sort((c, d) => taken.filter((t) => overlaps(t, c.box)).length - taken.filter((t) => overlaps(t, d.box)).length)[0];
+        .sort((c, d) => taken.filter((t) => t !== pointBox.get(r) && overlaps(t, c.box)).length - taken.filter((t) => t !== pointBox.get(r) && overlaps(t, d.box)).length)[0];
       if (best) {
         taken.push(best.box);
         Object.assign(r, { labelPos: best.pos, labelText: text });
@@ -130,7 +140,8 @@ export function paretoRows(a: ReportAnalysis, by: 'cost' | 'tflops'): ChartRow[]
     const recommended = p === a.recommended;
     rows.push({
       id: p.id,
-      label: (recommended ? '★ ' : '') + shortLabel(p.label),
+      label: p.label,
+      altLabels: [...(p.mixture.name && p.mixture.name.length < 24 ? [p.mixture.name.replace(/\s*\(.*\)$/, '')] : []), shortLabel(p.label, 16), p.id],
       x,
       q: p.quality,
       lo: p.ci?.[0] ?? p.quality,

@@ -54,6 +54,30 @@ function layerWallText(p: TrialPoint): string | undefined {
   return `${p.layerWallMs.map(fmtMs).join(' + ')} = ${fmtMs(total)}`;
 }
 
+/** Per-source win rates, when there is more than one source (the headline is their mean). */
+function sourcesText(p: TrialPoint): string {
+  const by = p.trial.bySource;
+  if (!by || Object.keys(by).length < 2) return '';
+  return ` · ${Object.entries(by)
+    .map(([s, v]) => `${s} ${fmtScore(v.winRate)}`)
+    .join(' · ')}`;
+}
+
+/** Agents per layer, e.g. `6 + 6 + 1 agents`: how many calls a query makes. */
+function agentsText(p: TrialPoint): string {
+  const layers = p.mixture.proposerLayers.map((l) => Object.values(l).reduce((a, b) => a + b, 0));
+  const calls = layers.reduce((a, b) => a + b, 0) + 1 + (p.mixture.summarizer ? layers.length : 0);
+  const shape = [...layers, 1].join(' + ');
+  return `${shape} agents${p.mixture.summarizer ? ' + summaries' : ''} · ${calls} call${calls > 1 ? 's' : ''} per query`;
+}
+
+/** How much one query's cost varies over the validation prompts (omitted when it does not). */
+function costSpreadText(p: TrialPoint): string {
+  const s = p.costSpread;
+  if (!s || s.n < 2 || s.max - s.min <= 1e-3 * Math.abs(s.mean)) return '';
+  return `per query ${fmtUsd(s.min * 1000)}–${fmtUsd(s.max * 1000)} per 1k (sd ${fmtUsd(s.sd * 1000)})`;
+}
+
 function costRatio(alt: TrialPoint, rec: TrialPoint): string {
   if (alt.costPerQuery === null || rec.costPerQuery === null || rec.costPerQuery === 0) return '';
   return `${Math.round((100 * alt.costPerQuery) / rec.costPerQuery)}% of the cost`;
@@ -73,7 +97,7 @@ function studyLine(a: ReportAnalysis): string {
 }
 
 const NOTES = [
-  'Score: mean over sources of the win rate (%) against the reference answers; 95% CIs by stratified bootstrap.',
+  'Score: mean over sources of the win rate (%) against the reference answers; 95% CIs by stratified bootstrap. LC: length-controlled AlpacaEval win rate, when it could be fit.',
   'Cost: deployment USD per query, from the tokens measured during evaluation (all calls of the mixture, judge excluded).',
   'TFLOPs: 2 × active parameters × (prompt + completion tokens) per call, summed over the calls of a query.',
   'Latency proxy (the MoA paper\'s): per layer, the TFLOPs of its largest agent (agents of a layer run in parallel), summed over layers.',
@@ -91,10 +115,12 @@ function htmlReport(a: ReportAnalysis, svgs: Charts): string {
     const wall = layerWallText(rec);
     parts.push(`<section class="answer" id="recommendation"><p class="eyebrow">Recommended mixture</p><h2 class="rec">${h(rec.label)}</h2>`);
     parts.push(`<dl class="kpis">`);
-    parts.push(`<div><dt>Score</dt><dd>${fmtScore(rec.quality)}<small>${rec.ci ? ` 95% CI ${fmtCi(rec.ci)}` : ''}</small></dd></div>`);
-    parts.push(`<div><dt>Cost per 1,000 queries</dt><dd>${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}</dd></div>`);
-    parts.push(`<div><dt>Latency proxy</dt><dd>${fmtTflops(rec.latencyProxy)}<small>${rec.latencyProxy === null ? ` (no parameter count for ${h(rec.unknownParams.join(', '))})` : ' TFLOPs'}</small></dd></div>`);
-    parts.push(`<div><dt>Layers</dt><dd>${rec.layers}<small>${wall ? ` wall clock ${h(wall)}` : ''}</small></dd></div>`);
+    parts.push(`<div><dt>Score</dt><dd>${fmtScore(rec.quality)}<small>${rec.ci ? ` 95% CI ${fmtCi(rec.ci)}` : ''}${h(sourcesText(rec))}</small></dd></div>`);
+    parts.push(`<div><dt>Cost per 1,000 queries</dt><dd>${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}<small>${h(costSpreadText(rec))}</small></dd></div>`);
+    parts.push(
+      `<div><dt>Latency proxy</dt><dd>${fmtTflops(rec.latencyProxy)}<small>${rec.latencyProxy === null ? ` (no parameter count for ${h(rec.unknownParams.join(', '))})` : ' TFLOPs'}${wall ? ` · wall clock per layer ${h(wall)}` : ''}</small></dd></div>`,
+    );
+    parts.push(`<div><dt>Layers</dt><dd>${rec.layers}<small>${h(agentsText(rec))}</small></dd></div>`);
     parts.push(`</dl>`);
     if (a.comparisons.length || a.cheaperAlternative) {
       parts.push(`<ul class="compare">`);
@@ -142,8 +168,9 @@ function mdReport(a: ReportAnalysis): string {
   const out: string[] = [`# Which mixture to deploy: ${a.study.name}`, '', `_${studyLine(a)} · generated ${a.generatedAt}_`, ''];
   if (rec) {
     out.push(`## Recommended: ${rec.label}`, '');
-    out.push(`- **Score:** ${fmtScore(rec.quality)}${rec.ci ? ` (95% CI ${fmtCi(rec.ci)})` : ''}`);
-    out.push(`- **Cost per 1,000 queries:** ${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}`);
+    out.push(`- **Score:** ${fmtScore(rec.quality)}${rec.ci ? ` (95% CI ${fmtCi(rec.ci)})` : ''}${sourcesText(rec)}`);
+    const spreadText = costSpreadText(rec);
+    out.push(`- **Cost per 1,000 queries:** ${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}${spreadText ? ` (${spreadText})` : ''}`);
     out.push(`- **Latency proxy:** ${rec.latencyProxy === null ? `unknown (no parameter count for ${rec.unknownParams.join(', ')})` : `${fmtTflops(rec.latencyProxy)} TFLOPs`}`);
     const wall = layerWallText(rec);
     if (wall) out.push(`- **Measured wall clock per layer:** ${wall}`);

@@ -45,6 +45,8 @@ export interface MixtureServerOptions {
 
 interface Outcome {
   id: string;
+  /** Machine-readable failure code for the log line (never a message: those may quote upstream text). */
+  error?: string;
   model: string;
   status: number;
   calls: TraceCall[];
@@ -212,7 +214,7 @@ export async function startMixtureServer(opts: MixtureServerOptions): Promise<Mi
         if (started) res.end();
         else if (closing) sendError(res, new HttpError(503, 'server shut down before the answer was ready', 'server_error', null, 'shutting_down', { connection: 'close' }));
         else res.destroy();
-        return { id, model: body.model, status: closing ? 503 : 499, calls, stream: body.stream };
+        return { id, model: body.model, status: closing ? 503 : 499, calls, stream: body.stream, error: closing ? 'shutting_down' : 'client_disconnected' };
       }
       const err = upstreamError(e);
       if (started) {
@@ -220,7 +222,7 @@ export async function startMixtureServer(opts: MixtureServerOptions): Promise<Mi
         res.write(`data: ${JSON.stringify({ error: { message: err.message, type: err.type, param: null, code: err.code } })}\n\n`);
         res.end();
       } else sendError(res, err);
-      return { id, model: body.model, status: 502, calls, stream: body.stream };
+      return { id, model: body.model, status: 502, calls, stream: body.stream, error: err.code ?? 'upstream' };
     }
   }
 
@@ -236,6 +238,7 @@ export async function startMixtureServer(opts: MixtureServerOptions): Promise<Mi
     let model = '-';
     let status = 200;
     let calls: TraceCall[] = [];
+    let errorCode: string | undefined;
     try {
       if (closing) throw new HttpError(503, 'server is shutting down', 'server_error', null, 'shutting_down', { connection: 'close' });
       if (authorized && !authorized(req.headers.authorization)) {
@@ -247,6 +250,7 @@ export async function startMixtureServer(opts: MixtureServerOptions): Promise<Mi
         const r = await chat(req, res, ac);
         model = r.model;
         status = r.status;
+        errorCode = r.error;
         calls = r.calls;
         stats.record({ id: r.id, model: r.model, status: r.status, stream: r.stream, wallMs: performance.now() - t0 }, r.calls);
       } else if (path === '/v1/models' || path.startsWith('/v1/models/')) {
@@ -266,13 +270,16 @@ export async function startMixtureServer(opts: MixtureServerOptions): Promise<Mi
       }
     } catch (e) {
       status = e instanceof HttpError ? e.status : 500;
+      errorCode = e instanceof HttpError ? (e.code ?? e.type) : 'internal';
       if (e instanceof HttpError) sendError(res, e);
       else if (!res.headersSent) sendError(res, new HttpError(500, 'internal server error', 'server_error'));
       else res.destroy();
     } finally {
       inFlight.delete(ac);
       const c = runTotals(calls);
-      log(`${req.method} ${path} ${status} model=${JSON.stringify(model)} ${Math.round(performance.now() - t0)}ms calls=${c.made} cached=${c.cached} failed=${c.failed}`);
+      // Only known routes are echoed: a path is client-controlled text.
+      const route = ['/v1/chat/completions', '/v1/models', '/v1/moa/stats'].includes(path) ? path : path.startsWith('/v1/models/') ? '/v1/models/*' : '(unknown route)';
+      log(`${req.method} ${route} ${status} model=${JSON.stringify(model)} ${Math.round(performance.now() - t0)}ms calls=${c.made} cached=${c.cached} failed=${c.failed}${errorCode ? ` error=${errorCode}` : ''}`);
     }
   }
 

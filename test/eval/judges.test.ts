@@ -170,6 +170,21 @@ describe('judge against a loopback chat-completions server', () => {
     expect(server.count()).toBe(3);
   });
 
+  it('the criteria-selection step runs once per prompt and its list reaches both games', async () => {
+    const { judge } = await setup('judge: { model: J, criteria: true }');
+    handler = (body) => {
+      const t = userText(body);
+      if (t.includes('List the criteria')) return { text: '- CRITERION-X: correct units' };
+      return { text: candPos(body) === 'B' ? '[[B>A]]' : '[[A>B]]' };
+    };
+    const v = await judge.judge(item('c1', 'arena_hard'), CAND);
+    expect(v.preference).toBe(1);
+    expect(server.count()).toBe(3);
+    expect(userText(server.calls[0]!.body)).toContain('question c1');
+    for (const c of server.calls.slice(1)) expect(c.body.messages.at(-1).content).toMatch(/weigh these criteria in particular:\n- CRITERION-X: correct units$/);
+    expect(v.calls).toHaveLength(3);
+  });
+
   it('a missing judge is an InputError naming judge in the space file', async () => {
     const { space, executor } = await setup('');
     expect(() => createJudge({ space, executor })).toThrow(InputError);
@@ -200,5 +215,27 @@ describe('judge against a loopback chat-completions server', () => {
     const f = join(dir, 'bad.txt');
     writeFileSync(f, 'Compare {output_1} and {output_2}.');
     expect(() => loadJudgeTemplate(f, 'alpaca_eval')).toThrow(/bad\.txt \(judge\.templates\.alpaca_eval\): template lacks the \{instruction\} placeholder/);
+  });
+});
+
+describe.skipIf(!HAVE_SHARED)('logprob parsing on real GPT-4 Turbo judge completions', () => {
+  it("gives each AlpacaEval annotation's preference, up to the hidden presentation order", async () => {
+    const { readFileSync } = await import('node:fs');
+    type Raw = { raw_completion: { logprobs?: { content: Array<{ token: string; logprob: number; top_logprobs: Array<{ token: string; logprob: number }> }> } } | null; preference: number };
+    const rows = JSON.parse(readFileSync(shared('alpaca_eval/proxy_annotations/claude-2.json'), 'utf8')) as Raw[];
+    let asShown = 0;
+    let swapped = 0;
+    for (const r of rows) {
+      const c = r.raw_completion?.logprobs?.content;
+      if (!c) continue;
+      const lp = c.map((t) => ({ token: t.token, logprob: t.logprob, top: t.top_logprobs.map(({ token, logprob }) => ({ token, logprob })) }));
+      const pM = alpacaProbability(lp, 'M')!;
+      const want = r.preference - 1;
+      if (Math.abs(pM - want) < 1e-4) asShown++;
+      else if (Math.abs(1 - pM - want) < 1e-4) swapped++;
+    }
+    // AlpacaEval randomizes the order too, so about half the rows are swapped; every row must be one or the other.
+    expect(asShown + swapped).toBe(rows.filter((r) => r.raw_completion?.logprobs).length);
+    expect(Math.min(asShown, swapped)).toBeGreaterThan(300);
   });
 });

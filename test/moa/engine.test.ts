@@ -3,6 +3,8 @@ import { loadMixture, parseMixtureObject, singleModelMixture } from '../../src/c
 import { MixtureRunError, runMixture, runTotals } from '../../src/moa/index.js';
 import type { ChatMessage } from '../../src/providers/types.js';
 import { defaultAnswer } from '../helpers/openai-server.js';
+import { join } from 'node:path';
+import { BudgetExceeded, openExecutor } from '../../src/executor/index.js';
 import { GEN, answerOf, startWorld, systemOf, type World } from './_setup.js';
 
 const isProposerOf = (model: string, seed: number) => (b: any) =>
@@ -323,6 +325,21 @@ describe('failures', () => {
       ['G', true],
     ]);
     expect(e2.message).toMatch(/aggregator/);
+  });
+
+  it('a budget refusal stops the whole run with reason "budget" and the BudgetExceeded as cause', async () => {
+    failing = new Set();
+    const ex = await openExecutor({ space: w.space, dbPath: join(w.dir, 'budget.sqlite'), budgetUsd: 1e-9 });
+    try {
+      const e = await runMixture(mix(), [{ role: 'user', content: 'too expensive' }], { executor: ex, generation: GEN }).catch((e) => e);
+      expect(e).toBeInstanceOf(MixtureRunError);
+      expect(e.reason).toBe('budget');
+      expect(e.cause).toBeInstanceOf(BudgetExceeded);
+      expect(e.message).toMatch(/budget exceeded/);
+      expect(e.calls.filter((c: any) => c.layer === 2)).toHaveLength(0);
+    } finally {
+      await ex.close();
+    }
   });
 
   it('an abort signal stops the run with reason "aborted"', async () => {

@@ -28,7 +28,7 @@ describe('renderReport', async () => {
     expect(cost).toMatch(/class="mark-line role-mark/);
     expect((cost.match(/aria-roledescription="rule mark"/g) ?? []).length).toBe(15); // one CI bar per point
     expect(cost).toContain('>Q110<'); // single models are labelled
-    expect(cost).toContain('★ recommended');
+    expect(cost).toMatch(/fill="#0d47a1">★ [^<]+<\/text>/); // the recommendation is marked
   });
 
   it('uses a different mark shape for single models', () => {

@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import { runCli, spawnCli, ROOT } from '../helpers/cli.js';
 import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
 import { simComplete } from '../../src/providers/sim/index.js';
-import { loadMixture, loadSpace } from '../../src/config/index.js';
+import { InputError, loadMixture, loadSpace } from '../../src/config/index.js';
+import { searchCommand, type SearchFlags } from '../../src/search/search-command.js';
 import { StudyStore } from '../../src/search/study-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moa-search-cli-'));
@@ -54,23 +55,31 @@ describe('moa-search --budget (CLI)', () => {
 
   it('rejects bad flags with exit 2 and writes nothing', async () => {
     const db = join(dir, 'never.sqlite');
-    const cases: Array<[string[], RegExp]> = [
-      [['--budget', '0'], /budget/],
-      [['--budget', '-1'], /budget/],
-      [['--budget', 'abc'], /budget/],
-      [[], /--budget/],
-      [['--budget', '1', '--strategy', 'annealing'], /strategy/],
-      [['--budget', '1', '--space', join(dir, 'missing.yaml')], /missing\.yaml: search-space file not found/],
-      [['--budget', '1', '--validation', join(dir, 'missing.jsonl')], /missing\.jsonl/],
-      [['--budget', '1', '--space', join(ROOT, 'search-spaces/sim-12.yaml'), '--strategy', 'exhaustive'], /exhaustive.*more than 5000/],
-      [['--budget', '1', '--resume'], /--resume needs --study/],
-      [['--budget', '1', '--study', 'x', '--resume'], /nothing to resume/],
-      [['--budget', '1', '--study', 'bad name!'], /--study/],
+    // Through the real CLI: commander's parse errors and our InputErrors both exit 2.
+    const [zero, strategy] = await Promise.all([runCli(['--budget', '0', '--db', db]), runCli(['--budget', '1', '--strategy', 'annealing', '--db', db])]);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/--budget.*greater than 0/);
+    expect(strategy.code).toBe(2);
+    expect(strategy.stderr).toMatch(/annealing/);
+    // The rest in-process (each CLI start costs seconds): every one is an InputError before the database exists.
+    const cases: Array<[SearchFlags, RegExp]> = [
+      [{ budget: -1 }, /--budget must be greater than 0/],
+      [{}, /--budget <usd> is required/],
+      [{ budget: 1, strategy: 'annealing' }, /--strategy must be one of/],
+      [{ budget: 1, space: join(dir, 'missing.yaml') }, /missing\.yaml: search-space file not found/],
+      [{ budget: 1, validation: join(dir, 'missing.jsonl') }, /missing\.jsonl/],
+      [{ budget: 1, space: join(ROOT, 'search-spaces/sim-12.yaml'), strategy: 'exhaustive' }, /exhaustive.*more than 5000/],
+      [{ budget: 1, resume: true }, /--resume needs --study/],
+      [{ budget: 1, study: 'x', resume: true }, /nothing to resume/],
+      [{ budget: 1, study: 'bad name!' }, /--study/],
     ];
-    for (const [args, re] of cases) {
-      const r = await runCli([...args, '--db', db]);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(re);
+    for (const [flags, re] of cases) {
+      const e = await searchCommand({ ...flags, db }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e, JSON.stringify(flags)).toBeInstanceOf(InputError);
+      expect((e as Error).message).toMatch(re);
       expect(existsSync(db)).toBe(false);
     }
   });
@@ -81,10 +90,10 @@ async function simOverHttp() {
   const completed = new Map<string, number>();
   let hold: Promise<void> | undefined;
   let release = () => {};
-  let onCall: ((n: number) => void) | undefined;
+  let onCall: (() => void) | undefined;
   const server = await startOpenAIServer({
-    handler: async (body, _call, n) => {
-      onCall?.(n);
+    handler: async (body) => {
+      onCall?.();
       if (hold) await hold; // frozen: the client is about to be killed
       const c = simComplete({
         model: body.model,
@@ -108,9 +117,11 @@ async function simOverHttp() {
   return {
     server,
     completed,
+    /** Freeze every answer from the n-th call (counted from now) on, then run `then`. */
     freezeAt(n: number, then: () => void) {
-      onCall = (i) => {
-        if (i === n && !hold) {
+      let seen = 0;
+      onCall = () => {
+        if (seen++ === n && !hold) {
           hold = new Promise<void>((r) => (release = r));
           then();
         }

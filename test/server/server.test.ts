@@ -89,6 +89,8 @@ describe('serve: the openai SDK against a served mixture', () => {
   it('lists the served mixtures and serves each under its name', async () => {
     const models = await s.client.models.list();
     expect(models.data.map((m) => m.id).sort()).toEqual(['moa', 'solo']);
+    expect((await s.client.models.retrieve('solo')).id).toBe('solo');
+    await expect(s.client.models.retrieve('nope')).rejects.toBeInstanceOf(NotFoundError);
     s.upstream.reset();
     const r = await s.client.chat.completions.create({ model: 'solo', messages: [{ role: 'user', content: 'alone' }] });
     expect(s.upstream.count()).toBe(1);

@@ -69,6 +69,18 @@ const RETRY_REMINDER: Record<JudgeProtocol, string> = {
   arena_hard: `\n\nRemember: end your reply with exactly one verdict label: [[A>>B]], [[A>B]], [[A=B]], [[B>A]] or [[B>>A]].`,
 };
 
+// MoAA's optional criteria-selection step (written for this project): the judge first names what matters for
+// this prompt; the list is appended after the answers, so templates and answer positions are unchanged.
+const CRITERIA_SYSTEM = `You help evaluate answers written by AI assistants. You do not answer prompts yourself.`;
+const CRITERIA_USER = `Here is a prompt a user gave to AI assistants:
+
+[Prompt]
+{prompt}
+[End of prompt]
+
+List the criteria, at most five, that a careful judge should use to decide which of two answers to this prompt is better (for example correctness of a specific fact or step, completeness, following a stated format). One short line per criterion. Do not answer the prompt.`;
+const CRITERIA_PREFIX = `\n\nWhen you decide, weigh these criteria in particular:\n`;
+
 function appendToLastUser(messages: ChatMessage[], text: string): ChatMessage[] {
   const i = messages.map((m) => m.role).lastIndexOf('user');
   return messages.map((m, j) => (j === i ? { ...m, content: m.content + text } : m));
@@ -126,6 +138,28 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
   // The AlpacaEval protocol reads one token; a few more let a text-only endpoint finish the label.
   const alpacaMax = Math.min(5, Math.max(1, settings.maxTokens ?? 1));
 
+  /** The criteria for one prompt (cached like any call, so both games and every mixture share one). */
+  const criteriaFor = async (item: ValidationItem, calls: JudgeCall[], signal?: AbortSignal): Promise<string> => {
+    const model = mixture ? mixture.aggregator : settings.model!;
+    const req: GenerationRequest = {
+      model,
+      messages: [
+        { role: 'system', content: CRITERIA_SYSTEM },
+        { role: 'user', content: CRITERIA_USER.replace('{prompt}', () => item.prompt) },
+      ],
+      temperature,
+      maxTokens: 256,
+    };
+    try {
+      const r = await executor.generate(req, { account: 'judge', signal });
+      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd });
+      return r.text.trim();
+    } catch (e) {
+      if (e instanceof BudgetExceeded || signal?.aborted) throw e;
+      throw new JudgeError(item.id, `criteria step: ${(e as Error).message}`, { cause: e });
+    }
+  };
+
   /** One judge answer: text and (single model) logprobs. Retry k > 0 asks again in a way the cache cannot replay. */
   const ask = async (itemId: string, protocol: JudgeProtocol, messages: ChatMessage[], retry: number, calls: JudgeCall[], signal?: AbortSignal) => {
     if (mixture) {
@@ -172,14 +206,18 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
       const protocol = protocolFor(settings, item.source);
       const calls: JudgeCall[] = [];
       let retries = 0;
+      const criteria = settings.criteria ? await criteriaFor(item, calls, opts.signal) : '';
+      const withCriteria = (m: ChatMessage[]) => (criteria ? appendToLastUser(m, CRITERIA_PREFIX + criteria) : m);
       if (protocol === 'alpaca_eval') {
         const first = candidateShownFirst(seed, item.id);
         const label: AlpacaLabel = first ? 'm' : 'M';
-        const messages = renderJudgeTemplate(templates.alpaca_eval, {
-          instruction: item.prompt,
-          output_1: first ? candidate : item.reference,
-          output_2: first ? item.reference : candidate,
-        });
+        const messages = withCriteria(
+          renderJudgeTemplate(templates.alpaca_eval, {
+            instruction: item.prompt,
+            output_1: first ? candidate : item.reference,
+            output_2: first ? item.reference : candidate,
+          }),
+        );
         for (let attempt = 0; attempt < 2; attempt++) {
           if (attempt) retries++;
           const a = await ask(item.id, protocol, messages, attempt, calls, opts.signal);
@@ -194,11 +232,13 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
       const games: GameScore[] = [];
       let unparsed = 0;
       for (const candidatePos of ['B', 'A'] as const) {
-        const messages = renderJudgeTemplate(templates.arena_hard, {
-          question_1: item.prompt,
-          answer_1: candidatePos === 'A' ? candidate : item.reference,
-          answer_2: candidatePos === 'A' ? item.reference : candidate,
-        });
+        const messages = withCriteria(
+          renderJudgeTemplate(templates.arena_hard, {
+            question_1: item.prompt,
+            answer_1: candidatePos === 'A' ? candidate : item.reference,
+            answer_2: candidatePos === 'A' ? item.reference : candidate,
+          }),
+        );
         let verdict;
         for (let attempt = 0; attempt < 2 && !verdict; attempt++) {
           if (attempt) retries++;
