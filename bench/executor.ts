@@ -2,7 +2,7 @@
 // Run: npx tsx bench/executor.ts [--hits 10000] [--misses 500] [--out docs/bench-executor.md]
 // It starts its own zero-latency loopback server; no network, no key.
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseSpace } from '../src/config/index.js';
 import { openExecutor } from '../src/executor/index.js';
@@ -23,6 +23,7 @@ const pct = (xs: number[], p: number) => {
 };
 const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 
+const load0 = loadavg()[0]!;
 const server = await startOpenAIServer();
 const space = parseSpace(
   `providers:
@@ -83,7 +84,8 @@ const lines = [
   `# Executor benchmark`,
   ``,
   `Run with \`npx tsx bench/executor.ts --out docs/bench-executor.md\` on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z.`,
-  `File database (WAL, synchronous=NORMAL), zero-latency loopback chat-completions server. The machine was shared with other work, so take the numbers as orders of magnitude.`,
+  `File database (WAL, synchronous=NORMAL), zero-latency loopback chat-completions server in the same process.`,
+  `The machine was shared with other work (1-min load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end), so take the numbers as orders of magnitude.`,
   ``,
   `| measure | value |`,
   `|---|---|`,

@@ -121,6 +121,12 @@ function placeLabels(rows: ChartRow[], ax: XAxis, yDomain: [number, number]): vo
   }
 }
 
+/** A named mixture's own name (e.g. `MoA-Lite`, its parenthetical dropped) when short enough for a label. */
+function nameLabel(p: TrialPoint): string[] {
+  const n = p.mixture.name?.replace(/\s*\(.*\)\s*$/, '').trim();
+  return n && n.length <= 24 ? [n] : [];
+}
+
 function groupOf(p: TrialPoint): ChartRow['group'] {
   if (p.single) return GROUPS[1];
   return p.kind === 'reference' ? GROUPS[2] : GROUPS[0];
@@ -141,7 +147,7 @@ export function paretoRows(a: ReportAnalysis, by: 'cost' | 'tflops'): ChartRow[]
     rows.push({
       id: p.id,
       label: p.label,
-      altLabels: [...(p.mixture.name && p.mixture.name.length < 24 ? [p.mixture.name.replace(/\s*\(.*\)$/, '')] : []), shortLabel(p.label, 16), p.id],
+      altLabels: [...nameLabel(p), shortLabel(p.label, 16), p.id],
       x,
       q: p.quality,
       lo: p.ci?.[0] ?? p.quality,

@@ -240,73 +240,83 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
   function chain(c: ItemCtx, layers: Array<Array<[string, number]>>, agg: SimProfile, aggM: ModelOnPrompt, summarizer: SimProfile | undefined, pState: Float64Array, mState: Float64Array) {
     const J = c.world.pointWeights.length;
     const I = c.world.misWeights.length;
-    for (const isMis of [false, true]) {
+    const layerProfiles = layers.map((l) => l.map(([id]) => resolve(id)));
+    const layerMops = layers.map((l) => l.map(([id]) => mop(c, id)));
+    const sizes = layers.map((l) => l.reduce((s, [, k]) => s + k, 0));
+    const maxN = Math.max(...sizes) + 1;
+    let dist = new Float64Array(maxN + 1);
+    let next = new Float64Array(maxN + 1);
+    const sub = new Float64Array(maxN + 1);
+    const mode = (p: number) => (hot ? p : p >= 0.5 ? 1 : 0);
+    for (let isMis = 0; isMis < 2; isMis++) {
       const count = isMis ? I : J;
       for (let j = 0; j < count; j++) {
         // Layer 1: proposers answer the prompt.
-        let probs = expandCopies(layers[0]!, (id) => {
-          const m = mop(c, id);
-          const p = isMis ? m.misProb[j]! : m.pointProb[j]!;
-          return hot ? p : p >= 0.5 ? 1 : 0;
-        });
-        let dist = poissonBinomial(probs, hot);
-        let n = probs.length;
+        dist.fill(0);
+        dist[0] = 1;
+        let len = 1; // support 0..len-1
+        const l0 = layers[0]!;
+        for (let k = 0; k < l0.length; k++) {
+          const m = layerMops[0]![k]!;
+          const p = mode(isMis ? m.misProb[j]! : m.pointProb[j]!);
+          for (let copy = 0; copy < l0[k]![1]; copy++) len = pbStep(dist, len, p);
+        }
+        let n = sizes[0]!;
         for (let l = 1; l <= layers.length; l++) {
           if (summarizer) {
             // The digest keeps an item iff some reference states it; the next layer reads one reference.
-            const keep = dist.slice(1).reduce((x, y) => x + y, 0);
-            dist = [1 - keep, keep];
+            const keep = 1 - dist[0]!;
+            dist.fill(0);
+            dist[0] = 1 - keep;
+            dist[1] = keep;
+            len = 2;
             n = 1;
           }
-          const final = l === layers.length;
-          const layerModels = final ? undefined : layers[l]!;
-          const stateProb = (prof: SimProfile, m: ModelOnPrompt, cnt: number) => {
-            const att = attention(prof, n);
-            const own = isMis ? m.ownMis[j]! : m.ownPoint[j]!;
-            const per = (isMis ? prof.agg.pass : prof.agg.keep) * att;
-            const p = aggregateProb(own, per, cnt);
-            return hot ? p : p >= 0.5 ? 1 : 0;
-          };
-          if (final) {
+          if (l === layers.length) {
+            const att = attention(agg, n);
+            const own = isMis ? aggM.ownMis[j]! : aggM.ownPoint[j]!;
+            const per = (isMis ? agg.agg.pass : agg.agg.keep) * att;
             let p = 0;
-            for (let cnt = 0; cnt < dist.length; cnt++) if (dist[cnt]! > 0) p += dist[cnt]! * stateProb(agg, aggM, cnt);
+            for (let cnt = 0; cnt < len; cnt++) if (dist[cnt]! > 0) p += dist[cnt]! * mode(aggregateProb(own, per, cnt));
             (isMis ? mState : pState)[j] = p;
-          } else {
-            const next = new Array<number>(layerModels!.reduce((s, [, k]) => s + k, 0) + 1).fill(0);
-            for (let cnt = 0; cnt < dist.length; cnt++) {
-              if (!(dist[cnt]! > 0)) continue;
-              const ps = expandCopies(layerModels!, (id) => stateProb(resolve(id), mop(c, id), cnt));
-              const sub = poissonBinomial(ps, hot);
-              for (let v = 0; v < sub.length; v++) next[v]! += dist[cnt]! * sub[v]!;
-            }
-            dist = next;
-            n = next.length - 1;
+            break;
           }
+          const lm = layers[l]!;
+          next.fill(0);
+          let nextLen = 1;
+          for (let cnt = 0; cnt < len; cnt++) {
+            const wgt = dist[cnt]!;
+            if (!(wgt > 0)) continue;
+            sub.fill(0);
+            sub[0] = 1;
+            let sl = 1;
+            for (let k = 0; k < lm.length; k++) {
+              const prof = layerProfiles[l]![k]!;
+              const m = layerMops[l]![k]!;
+              const own = isMis ? m.ownMis[j]! : m.ownPoint[j]!;
+              const per = (isMis ? prof.agg.pass : prof.agg.keep) * attention(prof, n);
+              const p = mode(aggregateProb(own, per, cnt));
+              for (let copy = 0; copy < lm[k]![1]; copy++) sl = pbStep(sub, sl, p);
+            }
+            for (let v = 0; v < sl; v++) next[v]! += wgt * sub[v]!;
+            if (sl > nextLen) nextLen = sl;
+          }
+          [dist, next] = [next, dist];
+          len = nextLen;
+          n = sizes[l]!;
         }
       }
     }
   }
 }
 
-function expandCopies(layer: Array<[string, number]>, f: (id: string) => number): number[] {
-  const out: number[] = [];
-  for (const [id, k] of layer) {
-    const p = f(id);
-    for (let i = 0; i < k; i++) out.push(p);
-  }
-  return out;
-}
-
-/** Distribution of the number of successes. At temperature 0 the copies are identical, which 0/1 probabilities already express. */
-function poissonBinomial(ps: number[], _hot: boolean): number[] {
-  const d = new Array<number>(ps.length + 1).fill(0);
-  d[0] = 1;
-  for (let i = 0; i < ps.length; i++) {
-    const p = ps[i]!;
-    for (let k = i + 1; k >= 1; k--) d[k] = d[k]! * (1 - p) + d[k - 1]! * p;
-    d[0] = d[0]! * (1 - p);
-  }
-  return d;
+/** Add one Bernoulli(p) to a count distribution with support 0..len-1; returns the new length. */
+function pbStep(d: Float64Array, len: number, p: number): number {
+  const q = 1 - p;
+  d[len] = d[len - 1]! * p;
+  for (let k = len - 1; k >= 1; k--) d[k] = d[k]! * q + d[k - 1]! * p;
+  d[0] = d[0]! * q;
+  return len + 1;
 }
 
 const refCache = new Map<string, number>();
