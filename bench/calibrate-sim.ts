@@ -53,8 +53,8 @@ for (const [id, target] of Object.entries(SINGLE_TARGETS)) {
       const oracle = createTruthOracle({ space, items: sub, profiles: profilesWith({ [name]: { skill: { ...s, [kind]: v } } }) });
       return oracle(singleModelMixture(id)).score;
     };
-    let lo = -5;
-    let hi = 6;
+    let lo = -6;
+    let hi = 8;
     for (let it = 0; it < 30; it++) {
       const mid = (lo + hi) / 2;
       if (scoreAt(mid) < target[source]) lo = mid;
@@ -69,20 +69,22 @@ console.log(`stage 1: ${Object.keys(skills).length} models' skills in ${((perfor
 
 // ---- stage 2 ------------------------------------------------------------------------------------------
 const AGG_MODELS = SIX_IDS.map(profileName);
+/** Attention capacity (references read fully) and its decay exponent: fixed by design, see docs/sim-world.md. */
+const CAP = 6.5;
+const DILUTION = 2;
 function aggOver(x: number[]): Over {
   const over: Over = {};
   for (const [name, s] of Object.entries(skills)) over[name] = { skill: s };
-  const dilution = 1 + Math.exp(x[4]!);
   for (const name of PROFILES.keys()) {
     if (!skills[name]) continue;
     const k = AGG_MODELS.indexOf(name);
-    const a = k >= 0 ? x[5 + k]! : 0;
+    const a = k >= 0 ? x[3 + k]! : 0;
     over[name]!.agg = {
       keep: sig(x[0]! + a),
       pass: sig(x[1]! - a),
-      own: sig(x[2]! + 0.5 * a),
-      cap: Math.exp(x[3]! + 0.25 * a),
-      dilution,
+      own: sig(x[2]! + a),
+      cap: Math.min(9, Math.max(2, CAP + 1.5 * a)),
+      dilution: DILUTION,
     };
   }
   return over;
@@ -109,11 +111,12 @@ function loss(x: number[], verbose = false): number {
   return e + 10 * shape;
 }
 
-const x0 = [logit(0.35), logit(0.3), logit(0.45), Math.log(5), Math.log(0.5), 0.3, 0, -1, 0, -0.3, -0.5];
+const x0 = [logit(0.35), logit(0.25), logit(0.7), 0.3, 0, -1, 0, -0.3, -0.5];
 const t1 = performance.now();
 let best = { x: x0, fx: loss(x0) };
-for (let round = 0; round < 3; round++) {
-  const r = nelderMead((x) => loss(x), best.x, { maxIterations: 400 });
+const ROUNDS = Number(process.env.CALIBRATE_ROUNDS ?? 3);
+for (let round = 0; round < ROUNDS; round++) {
+  const r = nelderMead((x) => loss(x), best.x, { maxIterations: Number(process.env.CALIBRATE_ITERS ?? 300) });
   if (r.fx < best.fx) best = r;
   console.log(`stage 2 round ${round + 1}: loss ${best.fx.toFixed(3)} (${((performance.now() - t1) / 1000).toFixed(1)} s)`);
 }

@@ -1,6 +1,7 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { HistoryPoint, ReportAnalysis, TrialPoint } from './analyze.js';
+import { LABEL_FONT, OFFSETS, PLOT, placeLabels, shortLabel, type LabelledRow, type XAxis } from './_labels.js';
 
 /** Legend categories, fixed so colours and shapes mean the same thing in every chart. */
 const STATUS = { front: 'on the front', indistinguishable: 'indistinguishable from the front', dominated: 'dominated' } as const;
@@ -12,114 +13,14 @@ const FONT = 'Helvetica, Arial, sans-serif';
 /** Vega's name for the point marks; tests count `<path>`s in this group (one per plotted mixture). */
 export const POINT_MARK_NAME = 'mixture_points';
 
-export interface ChartRow {
+export interface ChartRow extends LabelledRow {
   id: string;
-  label: string;
-  x: number;
-  q: number;
   lo: number;
   hi: number;
   group: (typeof GROUPS)[number];
   status: string;
-  recommended: boolean;
-  /** Labelled in the chart (front, references, the recommendation); the rest only in the table. */
-  showLabel: boolean;
-  /** Where the label goes around the point (`ne`, `se`, `nw`, `sw`), or `none` when it would collide. */
-  labelPos?: LabelPos;
-  /** The label's text as drawn (may be shortened to fit). */
-  labelText?: string;
-  /** Shorter names to fall back on when the label does not fit (the mixture's own name, a truncation, the id). */
-  altLabels: string[];
 }
 
-type LabelPos = 'ne' | 'se' | 'nw' | 'sw' | 'none';
-const PLOT = { width: 450, height: 330 };
-const LABEL_FONT = 10.5;
-/** dx/dy of each label position, in px from the point. */
-const OFFSETS: Record<Exclude<LabelPos, 'none'>, { dx: number; dy: number; align: 'left' | 'right'; baseline: 'bottom' | 'top' }> = {
-  ne: { dx: 6, dy: -4, align: 'left', baseline: 'bottom' },
-  se: { dx: 6, dy: 4, align: 'left', baseline: 'top' },
-  nw: { dx: -6, dy: -4, align: 'right', baseline: 'bottom' },
-  sw: { dx: -6, dy: 4, align: 'right', baseline: 'top' },
-};
-
-interface Box {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-const overlaps = (a: Box, b: Box) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
-
-/**
- * Greedy label placement: vega-lite cannot avoid label collisions, and the SVG is rendered without a canvas,
- * so we estimate text boxes ourselves (≈0.56 em per character) in the plot's pixel space (the domains are
- * explicit, so the mapping is exact) and give each label the first of four corners that collides with no
- * point and no label placed before it. The recommendation is placed first; labels that fit nowhere are
- * dropped (the table and the tooltip still name the point).
- */
-function placeLabels(rows: ChartRow[], ax: XAxis, yDomain: [number, number]): void {
-  const px = (x: number) => {
-    const [a, b] = ax.domain;
-    const t = ax.log ? (Math.log(x) - Math.log(a)) / (Math.log(b) - Math.log(a)) : (x - a) / (b - a);
-    return t * PLOT.width;
-  };
-  const py = (q: number) => PLOT.height * (1 - (q - yDomain[0]) / (yDomain[1] - yDomain[0]));
-  const pointBox = new Map<ChartRow, Box>();
-  const taken: Box[] = rows.map((r) => {
-    const x = px(r.x);
-    const y = py(r.q);
-    const rad = r.recommended ? 11 : 8; // the symbol plus a little air
-    const box = { x0: x - rad, y0: y - rad, x1: x + rad, y1: y + rad };
-    pointBox.set(r, box);
-    return box;
-  });
-  // a label may touch its own point (the offsets keep it clear), not anything else
-  const collides = (r: ChartRow, b: Box) => taken.some((t) => t !== pointBox.get(r) && overlaps(t, b));
-  const order = [...rows].sort((a, b) => Number(b.recommended) - Number(a.recommended) || Number(b.status === STATUS.front) - Number(a.status === STATUS.front) || b.q - a.q);
-  const POSITIONS = ['ne', 'se', 'nw', 'sw'] as const;
-  const boxAt = (r: ChartRow, text: string, pos: (typeof POSITIONS)[number]): Box => {
-    const x = px(r.x);
-    const y = py(r.q);
-    const w = text.length * LABEL_FONT * 0.56 + 4;
-    const h = LABEL_FONT + 3;
-    const o = OFFSETS[pos];
-    const x0 = o.align === 'left' ? x + o.dx : x + o.dx - w;
-    const y0 = o.baseline === 'bottom' ? y + o.dy - h : y + o.dy;
-    return { x0, y0, x1: x0 + w, y1: y0 + h };
-  };
-  // labels may spill a little past the plot (the SVG grows), not far
-  const inside = (b: Box) => b.x0 >= -20 && b.x1 <= PLOT.width + 60 && b.y0 >= -10 && b.y1 <= PLOT.height + 4;
-  for (const r of order) {
-    r.labelPos = 'none';
-    if (!r.showLabel) continue;
-    // the recommendation must be marked: its full name, else a short tag, else wherever it collides least
-    const name = shortLabel(r.label);
-    const texts = r.recommended ? [`★ ${name}`, '★ recommended'] : [...new Set([name, ...r.altLabels])];
-    let placed = false;
-    for (const text of texts) {
-      for (const pos of POSITIONS) {
-        const box = boxAt(r, text, pos);
-        if (!inside(box) || collides(r, box)) continue;
-        taken.push(box);
-        Object.assign(r, { labelPos: pos, labelText: text });
-        placed = true;
-        break;
-      }
-      if (placed) break;
-    }
-    if (!placed && r.recommended) {
-      const text = '★ recommended';
-      const best = POSITIONS.map((pos) => ({ pos, box: boxAt(r, text, pos) }))
-        .filter((c) => inside(c.box))
-        .sort((c, d) => taken.filter((t) => t !== pointBox.get(r) && overlaps(t, c.box)).length - taken.filter((t) => t !== pointBox.get(r) && overlaps(t, d.box)).length)[0];
-      if (best) {
-        taken.push(best.box);
-        Object.assign(r, { labelPos: best.pos, labelText: text });
-      }
-    }
-  }
-}
 
 /** A named mixture's own name (e.g. `MoA-Lite`, its parenthetical dropped) when short enough for a label. */
 function nameLabel(p: TrialPoint): string[] {
@@ -132,10 +33,6 @@ function groupOf(p: TrialPoint): ChartRow['group'] {
   return p.kind === 'reference' ? GROUPS[2] : GROUPS[0];
 }
 
-/** Labels long enough to read, short enough not to bury the chart (the table has the full names). */
-function shortLabel(s: string, max = 34): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}
 
 export function paretoRows(a: ReportAnalysis, by: 'cost' | 'tflops'): ChartRow[] {
   const rows: ChartRow[] = [];
@@ -162,11 +59,6 @@ export function paretoRows(a: ReportAnalysis, by: 'cost' | 'tflops'): ChartRow[]
 }
 
 /** Log scale when the costs span more than a factor of 20 (single models vs deep mixtures usually do). */
-interface XAxis {
-  log: boolean;
-  domain: [number, number];
-}
-
 function xAxisOf(xs: number[]): XAxis {
   const min = Math.min(...xs);
   const max = Math.max(...xs);

@@ -16,7 +16,13 @@ const MEASURED_MARGIN = 1.3;
  * Projected USD of evaluating `mixture` on `items` as if nothing were cached: every mixture call plus the judge
  * calls. Cached calls are free, so this over-estimates a partly cached trial, which is the safe side of a promise.
  */
-export function projectTrialCost(mixture: Mixture, space: SearchSpace, items: readonly ValidationItem[], stats: TokenStats | undefined): number {
+export function projectTrialCost(
+  mixture: Mixture,
+  space: SearchSpace,
+  items: readonly ValidationItem[],
+  stats: TokenStats | undefined,
+  opts: { margin?: boolean } = {},
+): number {
   const measured = !!stats && Object.keys(stats.models).length > 0;
   const perQuery = projectQueryCost(mixture, space, stats).usd;
   const candidateTokens = expectedCompletionTokens(stats, mixture.aggregator, 'aggregator');
@@ -32,5 +38,54 @@ export function projectTrialCost(mixture: Mixture, space: SearchSpace, items: re
       judgeUsd += 4 * projectJudgeCost(dearest, { protocol, ...common });
     }
   }
-  return (perQuery * items.length + judgeUsd) * (measured ? MEASURED_MARGIN : FIRST_TRIAL_MARGIN);
+  const margin = opts.margin === false ? 1 : measured ? MEASURED_MARGIN : FIRST_TRIAL_MARGIN;
+  return (perQuery * items.length + judgeUsd) * margin;
+}
+
+/** Evaluations a budget should afford before the validation set is cut down (see `planPromptSubset`). */
+export const MIN_AFFORDABLE_EVALS = 8;
+/** Never cut a validation set below this many prompts: scores would be mostly noise. */
+export const MIN_SUBSET = 12;
+
+/**
+ * How many prompts to use so that the budget affords about MIN_AFFORDABLE_EVALS evaluations of a typical
+ * mixture (every proposer once), or undefined when the whole set is affordable.
+ */
+export function planPromptCount(typical: Mixture, space: SearchSpace, items: readonly ValidationItem[], budget: number): number | undefined {
+  const perEval = projectTrialCost(typical, space, items, undefined, { margin: false });
+  if (perEval * MIN_AFFORDABLE_EVALS <= budget) return undefined;
+  const n = Math.floor((items.length * budget) / (perEval * MIN_AFFORDABLE_EVALS));
+  return Math.min(items.length, Math.max(MIN_SUBSET, n));
+}
+
+/** A deterministic subset of `n` prompts, balanced across sources (round-robin over sources in a seeded order). */
+export function stratifiedSubset(items: readonly ValidationItem[], n: number, seed: number): ValidationItem[] {
+  const bySource = new Map<string, ValidationItem[]>();
+  for (const it of items) {
+    if (!bySource.has(it.source)) bySource.set(it.source, []);
+    bySource.get(it.source)!.push(it);
+  }
+  // Seeded Fisher–Yates per source (mulberry32 inline: this module must not depend on the GP's).
+  let a = (seed ^ 0x9e3779b9) >>> 0;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const queues = [...bySource.keys()].sort().map((k) => {
+    const xs = bySource.get(k)!.slice();
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    }
+    return xs;
+  });
+  const chosen = new Set<ValidationItem>();
+  while (chosen.size < Math.min(n, items.length)) {
+    for (const q of queues) if (q.length && chosen.size < n) chosen.add(q.shift()!);
+  }
+  // Keep the file's order: results read the same as on the full set.
+  return items.filter((it) => chosen.has(it));
 }

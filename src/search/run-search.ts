@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { InputError } from '../config/input-error.js';
 import { checkMixtureAgainstSpace, loadMixture, mixtureKey, mixtureName, singleModelMixture, toMixtureFile, type Mixture, type MixtureFile } from '../config/mixture.js';
@@ -85,16 +86,33 @@ export function referenceMixtures(space: SearchSpace): Mixture[] {
   return out;
 }
 
-/** Forwards to the executor and books every paid call on the study at once, so even `kill -9` loses no spend. */
+/**
+ * Forwards to the executor and books what it spends on the study as soon as each call settles, so even `kill -9`
+ * loses (almost) no spend. Booking reads the executor's ledger rather than each result: a call whose waiter was
+ * aborted may still have been paid and cached, and it must count.
+ */
 class SpendRecorder implements Executor {
+  private booked: number;
   constructor(
     private readonly inner: Executor,
     private readonly onPaid: (usd: number) => void,
-  ) {}
+  ) {
+    this.booked = inner.spend().total;
+  }
   async generate(req: GenerationRequest, opts?: GenerateOptions): Promise<GenerationResult> {
-    const r = await this.inner.generate(req, opts);
-    if (!r.cached && r.costUsd > 0) this.onPaid(r.costUsd);
-    return r;
+    try {
+      return await this.inner.generate(req, opts);
+    } finally {
+      this.sync();
+    }
+  }
+  /** Book whatever the ledger settled since the last look. */
+  sync(): void {
+    const total = this.inner.spend().total;
+    if (total > this.booked) {
+      this.onPaid(total - this.booked);
+      this.booked = total;
+    }
   }
   priceOf(model: string, p: number, c: number): number {
     return this.inner.priceOf(model, p, c);
@@ -118,6 +136,8 @@ const isAbort = (signal?: AbortSignal) => !!signal?.aborted;
 export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   const { space, items, db, signal } = opts;
   const emit = opts.onEvent ?? (() => {});
+  // Every in-flight call listens on the signal: many listeners are expected, not a leak.
+  if (signal) setMaxListeners(0, signal);
   const store = new StudyStore(db);
   let study: StudyRecord;
   const existing = store.getStudy(opts.studyName);
@@ -289,8 +309,9 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
       }
     }
   } finally {
-    spendEvent();
     await inner.close();
+    executor.sync(); // calls settled while closing
+    spendEvent();
   }
   const reason: StopReason = stopped ?? 'converged';
   emit({ type: 'stop', reason, detail: stopDetail });

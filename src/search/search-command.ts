@@ -8,7 +8,8 @@ import { loadValidationSet } from '../eval/validation-set.js';
 import type { ValidationItem } from '../eval/types.js';
 import { openDatabase, type DB } from '../executor/index.js';
 import { resolveDbPath, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../paths.js';
-import { searchDims } from './encoding.js';
+import { planPromptCount, stratifiedSubset } from './budget-plan.js';
+import { searchDims, toMixture } from './encoding.js';
 import { ProgressView } from './progress.js';
 import { runSearch, type SearchOutcome } from './run-search.js';
 import { checkExhaustive, STRATEGY_NAMES, type StrategyName } from './strategies/index.js';
@@ -30,6 +31,8 @@ export interface SearchFlags {
   json?: boolean;
   report?: boolean;
   out?: string;
+  /** Use a stratified subset of this many validation prompts. */
+  prompts?: number;
 }
 
 const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -52,15 +55,36 @@ interface Prepared {
   studyName: string;
 }
 
-/** Check a configuration fully (files, judge, strategy limits) before anything is written. */
-function prepare(config: StudyConfig, studyName: string): Prepared {
+/**
+ * Check a configuration fully (files, judge, strategy limits) before anything is written, and settle which prompts
+ * the study uses: a stored subset on resume, `--prompts n`, or — when the budget cannot afford a handful of
+ * evaluations of the whole set — a stratified subset sized to the budget (said in one line).
+ */
+function prepare(config: StudyConfig, studyName: string, promptsFlag?: number, say?: (s: string) => void): Prepared {
   const space = loadSpace(config.spaceFile);
-  const items = loadValidationSet(config.validationFile);
+  let items = loadValidationSet(config.validationFile);
   if (!items.length) throw new InputError('the validation set is empty', { file: config.validationFile });
   if (!space.judge) throw new InputError('no judge: add `judge: { model: <id> }` (or `judge.mixture`) to the search space', { file: space.file, field: 'judge' });
   const dims = searchDims(space);
   if (config.strategy === 'exhaustive') checkExhaustive(dims, space.file);
-  return { space, items, config: { ...config, layers: dims.layers, aggregators: dims.aggregators }, studyName };
+  let promptIds = config.promptIds;
+  if (promptIds) {
+    const ids = new Set(promptIds);
+    items = items.filter((it) => ids.has(it.id));
+    if (items.length !== ids.size) throw new InputError(`the validation set no longer holds all ${ids.size} prompts this study used`, { file: config.validationFile });
+  } else {
+    if (promptsFlag !== undefined && promptsFlag > items.length) throw new InputError(`--prompts ${promptsFlag}: the validation set has only ${items.length} prompts`, { field: '--prompts' });
+    const allOnce = toMixture(dims, { counts: dims.proposers.map(() => 1), agg: 0 });
+    const n = promptsFlag ?? planPromptCount(allOnce, space, items, config.budget);
+    if (n !== undefined && n < items.length) {
+      const full = items.length;
+      items = stratifiedSubset(items, n, config.seed);
+      promptIds = items.map((it) => it.id);
+      if (promptsFlag === undefined)
+        say?.(`budget $${config.budget} affords few evaluations of all ${full} prompts: using a stratified subset of ${n} (set --prompts to choose)`);
+    }
+  }
+  return { space, items, config: { ...config, layers: dims.layers, aggregators: dims.aggregators, ...(promptIds ? { promptIds } : {}) }, studyName };
 }
 
 export async function searchCommand(flags: SearchFlags): Promise<void> {
@@ -86,20 +110,25 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
     }
     try {
       prepared = prepare({ ...stored.config, budget: flags.budget ?? stored.config.budget, maxEvals: flags.maxEvals ?? stored.config.maxEvals }, stored.name);
+      if (flags.prompts !== undefined && flags.prompts !== prepared.items.length) throw new InputError('--prompts cannot change on --resume: a study keeps its prompts', { field: '--prompts' });
     } catch (e) {
       db.close();
       throw e;
     }
     if (!(prepared.config.budget > stored.spent) && !flags.json) err.write(`study ${stored.name} already spent $${stored.spent.toFixed(4)} of its $${prepared.config.budget} budget\n`);
   } else {
+    const notes: string[] = [];
     const simulated = !flags.space;
     const spaceFile = resolve(flags.space ?? SIM_SPACE_FILE);
     const validationFile = flags.validation ? resolve(flags.validation) : simulated ? SIM_VALIDATION_FILE : validationFor(loadSpace(spaceFile), undefined);
     prepared = prepare(
       { spaceFile, validationFile, strategy, seed: flags.seed ?? 0, budget: flags.budget!, ...(flags.maxEvals !== undefined ? { maxEvals: flags.maxEvals } : {}), layers: 2, aggregators: [], simulated },
       flags.study ?? generatedStudyName(),
+      flags.prompts,
+      (line) => notes.push(line),
     );
     if (simulated) err.write(`no --space given: searching the simulated world (${SIM_SPACE_FILE}) — no API key needed, no real money spent\n`);
+    for (const n of notes) err.write(n + '\n');
     db = openDatabase(dbPath);
   }
 

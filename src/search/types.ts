@@ -54,6 +54,8 @@ export interface StudyConfig {
   layers: number;
   aggregators: string[];
   simulated: boolean;
+  /** When the budget could not afford the whole validation set: the ids of the prompts this study uses. */
+  promptIds?: string[];
 }
 
 export interface StudyRecord {

@@ -24,7 +24,11 @@ export function registerPareto(program: Command): void {
 
 async function runPareto(studyName: string, opts: ParetoOptions): Promise<void> {
   const { resolveDbPath } = await import('../../paths.js');
-  const { openStudyDatabase, readStudy, studySpace, analyzeStudy, paretoSummary, formatParetoSummary } = await import('../../report/index.js');
+  // Only the analysis: no vega, no charts.
+  const { openStudyDatabase, readStudy } = await import('../../report/study-source.js');
+  const { studySpace } = await import('../../report/study-space.js');
+  const { analyzeStudy } = await import('../../report/analyze.js');
+  const { paretoSummary, formatParetoSummary } = await import('../../report/pareto-summary.js');
   const db = openStudyDatabase(resolveDbPath(opts.db));
   try {
     const { study, trials } = readStudy(db, studyName);

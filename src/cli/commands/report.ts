@@ -22,7 +22,9 @@ async function runReport(studyName: string, opts: ReportOptions): Promise<void> 
   // Loaded here so `moa-search --help` never pulls in SQLite or vega.
   const { InputError } = await import('../../config/index.js');
   const { resolveDbPath } = await import('../../paths.js');
-  const { openStudyDatabase, readStudy, studySpace, writeReport } = await import('../../report/index.js');
+  // vega is loaded only once the input is known to be good
+  const { openStudyDatabase, readStudy } = await import('../../report/study-source.js');
+  const { studySpace } = await import('../../report/study-space.js');
   if (!studyName.trim()) throw new InputError('study name is empty', { field: 'study' });
   const db = openStudyDatabase(resolveDbPath(opts.db));
   try {
@@ -30,6 +32,7 @@ async function runReport(studyName: string, opts: ReportOptions): Promise<void> 
     const { study } = readStudy(db, studyName);
     const { space, warning } = studySpace(study, opts.space);
     if (warning) process.stderr.write(`moa-search: warning: ${warning}\n`);
+    const { writeReport } = await import('../../report/write-report.js');
     const { dir, files, report } = await writeReport({ db, studyName, ...(space ? { space } : {}), ...(opts.out ? { outDir: opts.out } : {}) });
     const rec = report.analysis.recommended;
     process.stdout.write(`Report of study "${studyName}" written to ${dir}\n`);

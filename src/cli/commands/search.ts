@@ -9,6 +9,7 @@ export function registerSearch(program: Command): void {
     .option('--budget <usd>', 'USD the whole search may spend (proposer, aggregator and judge calls; cached calls are free)', numberArg({ positive: true }))
     .option('--space <file>', 'search-space file (default: the simulated world, search-spaces/sim.yaml)')
     .option('--validation <file>', 'validation set (JSONL); default: the space\'s `validation`, or sim-100 for the simulated world')
+    .option('--prompts <n>', 'use a stratified subset of n validation prompts (default: all, or fewer when the budget cannot afford ~8 evaluations)', numberArg({ integer: true, positive: true }))
     .option('--study <name>', 'study name (default: generated and printed)')
     .option('--resume', 'continue the study named by --study (no paid call is repeated)')
     .option('--max-evals <n>', 'at most this many search evaluations (reference trials not counted)', numberArg({ integer: true, positive: true }))

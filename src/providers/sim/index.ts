@@ -1,3 +1,4 @@
 export { createSimProvider, simComplete, streamPieces, type SimProviderOptions, type SimCompletion } from './provider.js';
 export { PROFILES, getProfile, profileNames, type SimProfile } from './_profiles.js';
 export { simTruth, createTruthOracle, SimTruthError, type TruthOptions, type TruthOracle, type TruthResult } from './truth.js';
+export { startSimServer, type SimServer, type SimServerOptions } from './server.js';
