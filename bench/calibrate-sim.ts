@@ -13,7 +13,7 @@ import type { ValidationItem } from '../src/eval/types.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { createTruthOracle } from '../src/providers/sim/truth.js';
 import { PROFILES, type SimProfile } from '../src/providers/sim/_profiles.js';
-import { calibrationReport, MOA_TARGETS, SINGLE_TARGETS, SIX_IDS, WIZ } from '../src/providers/sim/calibration.js';
+import { calibrationReport, MOA_TARGETS, SINGLE_TARGETS, SIX_IDS, SIX_Q110_SOFT_TARGET, WIZ } from '../src/providers/sim/calibration.js';
 
 type NM = (f: (x: number[]) => number, x0: number[], p?: { maxIterations?: number; minErrorDelta?: number }) => { x: number[]; fx: number };
 const { nelderMead } = (globalThis as unknown as { fmin: { nelderMead: NM } }).fmin;
@@ -99,7 +99,10 @@ function loss(x: number[], verbose = false): number {
     const a = r.moa[k as keyof typeof MOA_TARGETS];
     e += (a.alpaca_eval - t.alpaca_eval) ** 2 + (a.arena_hard - t.arena_hard) ** 2;
   }
+  e += 0.5 * ((r.sixByQ110.alpaca_eval - SIX_Q110_SOFT_TARGET.alpaca_eval) ** 2 + (r.sixByQ110.arena_hard - SIX_Q110_SOFT_TARGET.arena_hard) ** 2);
   let shape = 0;
+  // Aggregating helps every aggregator (by at least 3 points over its own single score).
+  for (const g of Object.values(r.aggregationGain)) shape += hinge(3 - g);
   for (let k = 0; k + 1 < r.multi.length; k++) shape += hinge(r.multi[k]! - r.multi[k + 1]! + 1);
   for (let k = 1; k < r.multi.length; k++) shape += hinge(r.samples[k]! - r.multi[k]! + 1);
   shape += hinge(r.wizAggregates - r.q110Aggregates + 3);
@@ -107,11 +110,11 @@ function loss(x: number[], verbose = false): number {
   shape += hinge(others - r.leaveOneOut[WIZ]! + 0.5);
   shape += hinge(r.slopes.proposer - r.slopes.aggregator + 0.15) * 100;
   shape += hinge(r.allMaxCopies - r.paperSearched + 1);
-  if (verbose) console.log(JSON.stringify({ e, shape, moa: r.moa, multi: r.multi, samples: r.samples, wiz: r.wizAggregates, q110: r.q110Aggregates, loo: r.leaveOneOut, slopes: r.slopes, paper: r.paperSearched, allMax: r.allMaxCopies }, null, 1));
+  if (verbose) console.log(JSON.stringify({ e, shape, moa: r.moa, multi: r.multi, samples: r.samples, wiz: r.wizAggregates, q110: r.q110Aggregates, loo: r.leaveOneOut, gain: r.aggregationGain, six: r.sixByQ110, slopes: r.slopes, paper: r.paperSearched, allMax: r.allMaxCopies }, null, 1));
   return e + 10 * shape;
 }
 
-const x0 = [logit(0.35), logit(0.25), logit(0.7), 0.3, 0, -1, 0, -0.3, -0.5];
+const x0 = process.env.CALIBRATE_X0 ? (JSON.parse(process.env.CALIBRATE_X0) as number[]) : [logit(0.35), logit(0.25), logit(0.7), 0.3, 0, -1, 0, -0.3, -0.5];
 const t1 = performance.now();
 let best = { x: x0, fx: loss(x0) };
 const ROUNDS = Number(process.env.CALIBRATE_ROUNDS ?? 3);

@@ -14,7 +14,8 @@ import { registerPareto } from './commands/pareto.js';
 const program = new Command('moa-search')
   .description('Find the best Mixture-of-Agents for a budget.')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
+  // Usage errors keep the one-line contract of every other error: message and hint on one line.
+  .configureOutput({ outputError: (str, write) => write(`moa-search: ${str.trim().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`) })
   .exitOverride();
 
 registerSearch(program);

@@ -18,6 +18,7 @@ export function shortLabel(s: string, max = 34): string {
   return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }
 
+/** The chart's x scale; its domain is explicit so that placement can map values to pixels exactly. */
 export interface XAxis {
   log: boolean;
   domain: [number, number];

@@ -30,7 +30,7 @@ export const TRIAL_HEADERS = ['#', 'kind', 'mixture', 'L', 'score', '95% CI', 'L
 const CSV_HEADERS = [
   'number', 'kind', 'strategy', 'state', 'label', 'layers', 'aggregator', 'score', 'ci_lo', 'ci_hi', 'lc',
   'cost_per_query_usd', 'cost_per_query_sd_usd', 'cost_per_1k_queries_usd', 'tflops_per_query', 'latency_proxy_tflops', 'unknown_params',
-  'cost_front', 'tflops_front', 'spent_usd', 'spent_cumulative_usd', 'calls_made', 'calls_cached', 'mixture', 'error',
+  'judge_cost_per_prompt_usd', 'cost_front', 'tflops_front', 'spent_usd', 'spent_cumulative_usd', 'calls_made', 'calls_cached', 'mixture', 'error',
 ];
 
 /** Every trial, failed ones included, machine-readable (numbers unformatted). */
@@ -44,7 +44,7 @@ export function trialsCsv(a: ReportAnalysis): string {
       [
         t.number, t.kind, t.strategy, t.state, p?.label ?? t.label, p?.layers ?? '', t.mixture.aggregator, t.score, t.ci?.[0], t.ci?.[1], t.lc,
         p ? p.costPerQuery : t.costPerQuery, p?.costSpread?.sd, p?.costPerQuery != null ? p.costPerQuery * 1000 : '', p ? p.tflopsPerQuery : t.tflopsPerQuery,
-        p ? p.latencyProxy : t.latencyProxyPerQuery, p?.unknownParams.join(' '), p?.costStatus ?? '', p?.tflopsStatus ?? '',
+        p ? p.latencyProxy : t.latencyProxyPerQuery, p?.unknownParams.join(' '), p?.judgeCostPerPrompt, p?.costStatus ?? '', p?.tflopsStatus ?? '',
         t.spent, t.spentCumulative, t.calls?.made, t.calls?.cached, JSON.stringify(t.mixture), t.error,
       ]
         .map(csvField)

@@ -43,6 +43,8 @@ export interface TrialPoint {
   layerWallMs?: number[];
   /** Spread of the per-prompt deployment cost (USD per query), when per-prompt outcomes were kept. */
   costSpread?: Spread;
+  /** Mean USD price of the judge calls per validation prompt: search cost, never part of the deployment cost. */
+  judgeCostPerPrompt?: number;
   costStatus: ParetoStatus;
   tflopsStatus: ParetoStatus;
 }
@@ -85,6 +87,8 @@ export interface ReportAnalysis {
   history: HistoryPoint[];
   /** All models of evaluated mixtures without a parameter count. */
   unknownParams: string[];
+  /** Mean judge price per validation prompt over all trials that recorded it (search cost). */
+  judgeCostPerPrompt?: number;
 }
 
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -132,6 +136,8 @@ function toPoint(t: TrialRecord, space: SearchSpace | undefined): TrialPoint {
   if (wall) p.layerWallMs = wall;
   const costs = (t.perPrompt ?? []).map((o) => o.costUsd).filter(finite);
   if (costs.length) p.costSpread = spread(costs);
+  const judge = (t.perPrompt ?? []).map((o) => o.judgeCostUsd).filter(finite);
+  if (judge.length) p.judgeCostPerPrompt = judge.reduce((a, b) => a + b, 0) / judge.length;
   return p;
 }
 
@@ -218,6 +224,7 @@ export function analyzeStudy(data: ReportData): ReportAnalysis {
 
   const unknown = new Set<string>();
   for (const p of points) for (const m of p.unknownParams) unknown.add(m);
+  const judged = points.filter((p) => p.judgeCostPerPrompt !== undefined).map((p) => p.judgeCostPerPrompt!);
 
   return {
     study: data.study,
@@ -231,5 +238,6 @@ export function analyzeStudy(data: ReportData): ReportAnalysis {
     ...(cheaperAlternative ? { cheaperAlternative } : {}),
     history,
     unknownParams: [...unknown].sort(),
+    ...(judged.length ? { judgeCostPerPrompt: judged.reduce((a, b) => a + b, 0) / judged.length } : {}),
   };
 }

@@ -21,7 +21,6 @@ export interface ChartRow extends LabelledRow {
   status: string;
 }
 
-
 /** A named mixture's own name (e.g. `MoA-Lite`, its parenthetical dropped) when short enough for a label. */
 function nameLabel(p: TrialPoint): string[] {
   const n = p.mixture.name?.replace(/\s*\(.*\)\s*$/, '').trim();
@@ -32,7 +31,6 @@ function groupOf(p: TrialPoint): ChartRow['group'] {
   if (p.single) return GROUPS[1];
   return p.kind === 'reference' ? GROUPS[2] : GROUPS[0];
 }
-
 
 export function paretoRows(a: ReportAnalysis, by: 'cost' | 'tflops'): ChartRow[] {
   const rows: ChartRow[] = [];
@@ -51,6 +49,7 @@ export function paretoRows(a: ReportAnalysis, by: 'cost' | 'tflops'): ChartRow[]
       hi: p.ci?.[1] ?? p.quality,
       group: groupOf(p),
       status: STATUS[status as keyof typeof STATUS] ?? STATUS.dominated,
+      onFront: status === 'front',
       recommended,
       showLabel: status === 'front' || p.kind === 'reference' || recommended,
     });

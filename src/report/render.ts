@@ -93,6 +93,7 @@ function studyLine(a: ReportAnalysis): string {
     s.state === 'COMPLETE' ? `finished${s.stopped ? ` (${s.stopped})` : ''}` : `still running${s.stopped ? ` (stopped: ${s.stopped})` : ''}`,
   ];
   if (a.unfinished.length) parts.push(`${a.unfinished.length} failed or unfinished`);
+  if (a.judgeCostPerPrompt !== undefined) parts.push(`judging ${fmtUsd(a.judgeCostPerPrompt)} per validation prompt (search cost)`);
   return parts.join(' · ');
 }
 

@@ -57,7 +57,8 @@ export class ProgressView {
   };
 
   private redraw(): void {
-    const parts = [this.trialNo, this.label, this.prompts && `prompts ${this.prompts}`, this.best, this.spend && `spent ${this.spend}`, this.cacheRate].filter(Boolean);
+    // The long mixture label goes last, so a narrow terminal cuts it rather than the numbers.
+    const parts = [this.trialNo, this.prompts && `prompts ${this.prompts}`, this.best, this.spend && `spent ${this.spend}`, this.cacheRate, this.label].filter(Boolean);
     const cols = (this.out as NodeJS.WriteStream).columns ?? 120;
     let text = parts.join(' · ');
     if (text.length > cols - 1) text = text.slice(0, cols - 2) + '…';

@@ -13,6 +13,7 @@ import { BudgetExceeded, type Executor, type GenerateOptions, type GenerationReq
 import { PACKAGE_ROOT } from '../paths.js';
 import type { ChatProvider } from '../providers/types.js';
 import { chooseBest } from './answer.js';
+import { loadFmin } from './bfgs.js';
 import { projectTrialCost } from './budget-plan.js';
 import { fromMixtureFile, searchDims, type SearchDims } from './encoding.js';
 import { STRATEGIES, checkExhaustive, type StrategyName } from './strategies/index.js';
@@ -67,13 +68,20 @@ export interface SearchOutcome {
   calls: { made: number; cached: number };
 }
 
-/** The project's copy of the paper's fixed mixtures, evaluated as references when the space holds their models. */
-export const REFERENCE_MIXTURE_FILES = [resolve(PACKAGE_ROOT, 'search-spaces/examples/moa-lite.json')];
+/** The paper's fixed mixtures (the project's copies in search-spaces/examples/). */
+export const PAPER_MIXTURES = {
+  'moa-lite': resolve(PACKAGE_ROOT, 'search-spaces/examples/moa-lite.json'),
+  moa: resolve(PACKAGE_ROOT, 'search-spaces/examples/moa.json'),
+} as const;
 
-/** Fixed reference mixtures that fit the space (unknown models, too many copies: skipped). */
-export function referenceMixtures(space: SearchSpace): Mixture[] {
+/**
+ * Paper mixtures whose models all exist in the space (others are skipped). A search evaluates only MoA-Lite by
+ * default: the 3-layer MoA costs about twice as much per evaluation.
+ */
+export function referenceMixtures(space: SearchSpace, names: ReadonlyArray<keyof typeof PAPER_MIXTURES> = ['moa-lite']): Mixture[] {
   const out: Mixture[] = [];
-  for (const f of REFERENCE_MIXTURE_FILES) {
+  for (const name of names) {
+    const f = PAPER_MIXTURES[name];
     if (!existsSync(f)) continue;
     try {
       const m = loadMixture(f, space);
@@ -160,6 +168,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   if (!strategy) throw new InputError(`unknown strategy "${config.strategy}"`, { field: '--strategy' });
   if (strategyName === 'exhaustive') checkExhaustive(dims, space.file);
 
+  if (config.inner === 'nelder-mead') await loadFmin();
   const budget = config.budget;
   let spent = study.spent;
   // The executor's hard budget covers this session: what earlier sessions spent is already gone.
@@ -285,7 +294,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
         stopDetail = `${searchDone} search trials evaluated (--max-evals ${config.maxEvals})`;
         break;
       }
-      const s = strategy.suggest(trials, { dims, seed: config.seed });
+      const s = strategy.suggest(trials, { dims, seed: config.seed, inner: config.inner ?? 'bfgs' });
       if (!s) {
         stopped = 'converged';
         stopDetail = `${strategy.name} has nothing left worth evaluating`;

@@ -33,6 +33,7 @@ export interface SearchFlags {
   out?: string;
   /** Use a stratified subset of this many validation prompts. */
   prompts?: number;
+  innerOptimizer?: 'bfgs' | 'nelder-mead';
 }
 
 const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -122,7 +123,7 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
     const spaceFile = resolve(flags.space ?? SIM_SPACE_FILE);
     const validationFile = flags.validation ? resolve(flags.validation) : simulated ? SIM_VALIDATION_FILE : validationFor(loadSpace(spaceFile), undefined);
     prepared = prepare(
-      { spaceFile, validationFile, strategy, seed: flags.seed ?? 0, budget: flags.budget!, ...(flags.maxEvals !== undefined ? { maxEvals: flags.maxEvals } : {}), layers: 2, aggregators: [], simulated },
+      { spaceFile, validationFile, strategy, seed: flags.seed ?? 0, ...(flags.innerOptimizer && flags.innerOptimizer !== 'bfgs' ? { inner: flags.innerOptimizer } : {}), budget: flags.budget!, ...(flags.maxEvals !== undefined ? { maxEvals: flags.maxEvals } : {}), layers: 2, aggregators: [], simulated },
       flags.study ?? generatedStudyName(),
       flags.prompts,
       (line) => notes.push(line),

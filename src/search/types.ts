@@ -56,6 +56,8 @@ export interface StudyConfig {
   simulated: boolean;
   /** When the budget could not afford the whole validation set: the ids of the prompts this study uses. */
   promptIds?: string[];
+  /** Inner optimizer of the acquisition for `bfgs` (default `bfgs`; `nelder-mead` is fmin's simplex). */
+  inner?: 'bfgs' | 'nelder-mead';
 }
 
 export interface StudyRecord {

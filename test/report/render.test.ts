@@ -71,10 +71,17 @@ describe('renderReport', async () => {
     expect(r.md).toMatch(/^# Which mixture to deploy: demo/);
     expect(r.md).toContain('![Quality vs cost](pareto-cost.svg)');
     expect(r.md.split('\n').filter((l) => l.startsWith('|')).length).toBe(17); // header, rule, 15 trials
-    const lines = r.csv.trim().split('\n');
-    expect(lines).toHaveLength(17); // header + 16 trials (the failed one too)
-    expect(lines[0]!.split(',')).toContain('cost_per_query_usd');
-    expect(lines.at(-1)).toContain('FAIL');
+    const rows = parseCsv(r.csv);
+    expect(rows).toHaveLength(17); // header + 16 trials (the failed one too)
+    const header = rows[0]!;
+    for (const row of rows) expect(row).toHaveLength(header.length);
+    const col = (name: string) => header.indexOf(name);
+    expect(rows.at(-1)![col('state')]).toBe('FAIL');
+    const recRow = rows.find((row) => row[col('number')] === String(r.analysis.recommended!.number))!;
+    expect(Number(recRow[col('cost_per_query_usd')])).toBeCloseTo(r.analysis.recommended!.costPerQuery!, 15);
+    expect(Number(recRow[col('judge_cost_per_prompt_usd')])).toBeCloseTo(0.001, 12);
+    expect(JSON.parse(recRow[col('mixture')]!)).toEqual(r.analysis.recommended!.trial.mixture);
+    expect(r.html).toContain('judging $0.001 per validation prompt (search cost)');
 
     const best = JSON.parse(r.bestJson!);
     expect(best.meta).toMatchObject({ study: 'demo', trial: r.analysis.recommended!.number, score: r.analysis.recommended!.quality });
@@ -105,6 +112,26 @@ describe('renderReport', async () => {
     expect(n.html).not.toContain('<b>x</b>');
   });
 });
+
+/** RFC 4180 reader, enough to check the CSV round-trips (quoted commas, quotes, newlines). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(field), (field = '');
+    else if (c === '\n') row.push(field), rows.push(row), (row = []), (field = '');
+    else field += c;
+  }
+  return rows;
+}
 
 describe('the well-formedness checker', () => {
   it('rejects broken XML', () => {

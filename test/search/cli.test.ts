@@ -172,7 +172,7 @@ describe('kill -9 and --resume', () => {
     const space = httpSpace(sim.server.url);
     expect(loadSpace(space).models.filter((m) => m.roles.includes('proposer'))).toHaveLength(4);
     const val = tinyValidation(6);
-    const args = ['--space', space, '--validation', val, '--budget', '5', '--max-evals', '4', '--seed', '2', '--json', '--no-report'];
+    const args = ['--space', space, '--validation', val, '--budget', '5', '--max-evals', '3', '--seed', '2', '--json', '--no-report'];
 
     // Uninterrupted reference run.
     const a = await runCli([...args, '--db', join(dir, 'a.sqlite'), '--study', 'a']);

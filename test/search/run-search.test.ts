@@ -98,3 +98,14 @@ describe('budget planning', () => {
     expect(a.map((x) => all.indexOf(x))).toEqual([...a.map((x) => all.indexOf(x))].sort((p, q) => p - q));
   });
 });
+
+describe('paper mixtures', () => {
+  it('offers MoA-Lite and MoA as references when the space has their models', async () => {
+    const { referenceMixtures } = await import('../../src/search/run-search.js');
+    const both = referenceMixtures(space, ['moa-lite', 'moa']);
+    expect(both.map((m) => [m.proposerLayers.length + 1, m.aggregator])).toEqual([[2, 'Qwen/Qwen1.5-72B-Chat'], [3, 'Qwen/Qwen1.5-110B-Chat']]);
+    const other = loadSpace(SIM_SPACE_FILE);
+    other.models = other.models.filter((m) => m.id !== 'databricks/dbrx-instruct');
+    expect(referenceMixtures(other, ['moa-lite', 'moa'])).toEqual([]);
+  });
+});

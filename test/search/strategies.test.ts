@@ -164,3 +164,16 @@ describe('strategies on a synthetic objective', () => {
     expect(chooseBest(h, small, 0)!.trial.number).toBe(2);
   });
 });
+
+describe('inner optimizer', () => {
+  it('bfgs strategy also runs with fmin Nelder–Mead on the acquisition', async () => {
+    const { loadFmin } = await import('../../src/search/bfgs.js');
+    await loadFmin();
+    const dims = searchDims(space(4, 2));
+    const f = objective(dims);
+    const strategy = { name: 'bfgs-nm', suggest: (h: TrialRecord[], c: { dims: SearchDims; seed: number }) => STRATEGIES.bfgs.suggest(h, { ...c, inner: 'nelder-mead' }) };
+    const h = run(strategy, dims, f, 15, 1, 1);
+    expect(h).toHaveLength(15);
+    expect(regretOf(h, dims, f, optimum(dims, f))).toBeLessThan(2);
+  });
+});

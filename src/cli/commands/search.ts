@@ -14,6 +14,7 @@ export function registerSearch(program: Command): void {
     .option('--resume', 'continue the study named by --study (no paid call is repeated)')
     .option('--max-evals <n>', 'at most this many search evaluations (reference trials not counted)', numberArg({ integer: true, positive: true }))
     .addOption(new Option('--strategy <name>', 'search strategy').choices(['bfgs', 'random', 'greedy', 'exhaustive']).default('bfgs'))
+    .addOption(new Option('--inner-optimizer <name>', 'how bfgs maximizes the acquisition: bfgs (analytic gradients) or nelder-mead (fmin)').choices(['bfgs', 'nelder-mead']).default('bfgs'))
     .option('--seed <n>', 'seed of the strategy\'s randomness', numberArg({ integer: true, min: 0 }), 0)
     .option('--concurrency <n>', 'validation prompts evaluated at once', numberArg({ integer: true, positive: true, max: 256 }), 4)
     .option('--db <file>', 'SQLite database for the cache and studies (default: $MOA_SEARCH_DB or runs/moa.sqlite)')

@@ -33,6 +33,9 @@ export const SINGLE_TARGETS: Record<string, { alpaca_eval: number; arena_hard: n
 export const SINGLE_TOLERANCE = 5;
 export const MOA_TOLERANCE = 5;
 
+/** Six proposers once, 2 layers, Qwen1.5-110B aggregating: not published as such; a soft target between MoA-Lite and MoA. */
+export const SIX_Q110_SOFT_TARGET = { alpaca_eval: 58.5, arena_hard: 74 };
+
 export const MOA_TARGETS = {
   'MoA-Lite': { alpaca_eval: 57, arena_hard: 71 },
   MoA: { alpaca_eval: 60, arena_hard: 77 },
@@ -45,27 +48,33 @@ export const MOA_FULL: Mixture = { ...uniformMixture(once(SIX_IDS), Q110, 3), na
 /** The MoA paper's searched mixture. */
 export const PAPER_SEARCHED: Mixture = uniformMixture({ [LLAMA]: 3, [WIZ]: 1, [Q110]: 1, [Q72]: 1 }, Q110, 2);
 
-/** Order in which proposers join for the "number of proposers" curve (strongest first). */
-export const PROPOSER_ORDER = [WIZ, Q110, LLAMA, Q72, MIX22, DBRX];
+/**
+ * Order in which proposers join for the "number of proposers" curve: the aggregator's own model first (so
+ * n = 1 is the same mixture in both columns, as in the paper's Table 3), then by strength.
+ */
+export const PROPOSER_ORDER = [Q110, WIZ, LLAMA, Q72, MIX22, DBRX];
 export const N_VALUES = [1, 2, 3, 6];
 
 export function multiProposer(n: number): Mixture {
   return uniformMixture(once(PROPOSER_ORDER.slice(0, n)), Q110, 2);
 }
-/** n samples of one model (the strongest proposer), same aggregator. */
+/** n samples of one model (the aggregator's own, Qwen1.5-110B), same aggregator. */
 export function singleProposer(n: number): Mixture {
-  return uniformMixture({ [WIZ]: n }, Q110, 2);
+  return uniformMixture({ [Q110]: n }, Q110, 2);
 }
 
 export interface CalibrationReport {
   singles: Record<string, { alpaca_eval: number; arena_hard: number }>;
   moa: Record<'MoA-Lite' | 'MoA', { alpaca_eval: number; arena_hard: number; score: number }>;
-  /** Score (mean of sources) for n different proposers and for n samples of WizardLM-2, aggregator Q110. */
+  /** Score (mean of sources) for n different proposers and for n samples of Qwen1.5-110B, aggregator Q110. */
   multi: number[];
   samples: number[];
   /** Six proposers once each, aggregated by WizardLM-2 vs by Qwen1.5-110B. */
   wizAggregates: number;
   q110Aggregates: number;
+  /** Six proposers once each (2 layers) aggregated by each of the six, minus that aggregator's single score. */
+  aggregationGain: Record<string, number>;
+  sixByQ110: { alpaca_eval: number; arena_hard: number };
   /** Drop in score when each proposer leaves the six (aggregator Q110). */
   leaveOneOut: Record<string, number>;
   /** OLS of score({P: 2} → A) on single(A) and single(P) over the 6×6 grid. */
@@ -102,6 +111,8 @@ export function calibrationReport(oracle: TruthOracle, ids: string[] = SIX_IDS):
     samples: N_VALUES.map((n) => score(singleProposer(n))),
     wizAggregates: score(uniformMixture(once(SIX_IDS), WIZ, 2)),
     q110Aggregates: six,
+    aggregationGain: Object.fromEntries(ids.map((a) => [a, score(uniformMixture(once(SIX_IDS), a, 2)) - mean(a)])),
+    sixByQ110: (({ alpaca_eval, arena_hard }) => ({ alpaca_eval, arena_hard }))(m(multiProposer(6))),
     leaveOneOut,
     slopes: ols2(rows),
     paperSearched: score(PAPER_SEARCHED),

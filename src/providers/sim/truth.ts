@@ -48,6 +48,8 @@ export interface TruthOptions {
   profiles?: ReadonlyMap<string, SimProfile>;
   /** Sampling temperature of the mixture's agents (default: the space's generation temperature). */
   temperature?: number;
+  /** Use the general layer chain even where the 2-layer closed form applies (tests compare the two). */
+  forceChain?: boolean;
 }
 
 export type TruthOracle = (mixture: Mixture) => TruthResult;
@@ -144,7 +146,7 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
       } else {
         const nLast = summarizer ? 1 : layers[layers.length - 1]!.reduce((s, [, n]) => s + n, 0);
         filler = aggregateFiller(agg, aggM, nLast);
-        if (layers.length === 1 && hot && !summarizer) twoLayerFast(c, layers[0]!, mixture.aggregator, agg, aggM, nLast, pState, mState);
+        if (layers.length === 1 && hot && !summarizer && !opts.forceChain) twoLayerFast(c, layers[0]!, mixture.aggregator, agg, aggM, nLast, pState, mState);
         else chain(c, layers, agg, aggM, summarizer, pState, mState);
       }
       // Distribution of the perceived quality on the integer lattice.

@@ -1,4 +1,4 @@
-import { bfgsFG } from '../bfgs.js';
+import { bfgsFG, nelderMead } from '../bfgs.js';
 import { expectedImprovement } from '../acquisition.js';
 import { fitSurrogate } from '../answer.js';
 import { boxSize, features, pointKey, seedFor, toMixture, totalCount, type Point, type SearchDims } from '../encoding.js';
@@ -90,7 +90,7 @@ const CONVERGED_EI = 1e-3;
  */
 export const bfgsStrategy: Strategy = {
   name: 'bfgs',
-  suggest(history, { dims, seed }) {
+  suggest(history, { dims, seed, inner = 'bfgs' }) {
     const tried = triedPoints(history, dims);
     if (countNonEmpty(history, dims) >= boxSize(dims)) return null;
     for (const p of initialDesign(dims, seed)) {
@@ -122,15 +122,12 @@ export const bfgsStrategy: Strategy = {
         const z0 = u0.map((u) => logit(Math.min(0.95, Math.max(0.05, u))));
         const oneHot = dims.aggregators.length > 1 ? dims.aggregators.map((_, a) => (a === agg ? 1 : 0)) : [];
         // Minimize −EI over z; u = sigmoid(z) is the count scaled to [0, 1], so du/dz = u(1 − u).
-        const res = bfgsFG(
-          (z) => {
-            const u = z.map(sigmoid);
-            const a = expectedImprovement(gp, [...u, ...oneHot], best);
-            return { f: -a.value, g: u.map((ui, i) => -a.grad[i]! * ui * (1 - ui)) };
-          },
-          z0,
-          { maxIter: 100, gtol: 1e-7 },
-        );
+        const negEi = (z: number[]) => {
+          const u = z.map(sigmoid);
+          const a = expectedImprovement(gp, [...u, ...oneHot], best);
+          return { f: -a.value, g: u.map((ui, i) => -a.grad[i]! * ui * (1 - ui)) };
+        };
+        const res = inner === 'nelder-mead' ? nelderMead((z) => negEi(z).f, z0, { maxIter: 100 * d }) : bfgsFG(negEi, z0, { maxIter: 100, gtol: 1e-7 });
         for (const p of integerNeighbours(dims, res.x.map(sigmoid), agg)) consider(p);
       }
     }

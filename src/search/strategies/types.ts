@@ -5,6 +5,11 @@ import type { TrialRecord } from '../types.js';
 export interface StrategyContext {
   dims: SearchDims;
   seed: number;
+  /**
+   * Inner optimizer of the acquisition for model-based strategies: BFGS with analytic gradients (default), or
+   * fmin's Nelder–Mead (derivative-free; call `loadFmin()` first).
+   */
+  inner?: 'bfgs' | 'nelder-mead';
 }
 
 export interface Suggestion {

@@ -1,0 +1,83 @@
+// npm run bench:sim — the simulated world's speed and its exhaustive ground truth.
+// 1. Exhaustive truth: every mixture of the six MoA proposers × 0..3 copies (4,095), 2 layers, aggregator
+//    Qwen1.5-110B, on sim-100: time, the optimum, and where the paper's mixtures rank.
+// 2. In-process provider throughput (proposer answers, aggregations, judge calls).
+// Prints a Markdown block for docs/sim-world.md.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadSpace, mixtureName, uniformMixture, type ModelCounts } from '../src/config/index.js';
+import type { ValidationItem } from '../src/eval/types.js';
+import { PACKAGE_ROOT } from '../src/paths.js';
+import { createSimProvider, createTruthOracle } from '../src/providers/sim/index.js';
+import { SIX_IDS, Q110, LLAMA, WIZ, Q72 } from '../src/providers/sim/calibration.js';
+
+const space = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces/sim.yaml'));
+const items: ValidationItem[] = readFileSync(resolve(PACKAGE_ROOT, 'validation-sets/sim-100.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
+
+// ---- exhaustive ground truth ---------------------------------------------------------------------------
+const t0 = performance.now();
+const oracle = createTruthOracle({ space, items });
+const all: Array<{ counts: ModelCounts; score: number; bySource: Record<string, number> }> = [];
+for (let code = 1; code < 4 ** 6; code++) {
+  const counts: ModelCounts = {};
+  let c = code;
+  for (const id of SIX_IDS) {
+    const n = c % 4;
+    c = Math.floor(c / 4);
+    if (n) counts[id] = n;
+  }
+  const r = oracle(uniformMixture(counts, Q110, 2));
+  all.push({ counts, score: r.score, bySource: r.bySource });
+}
+const exhaustiveMs = performance.now() - t0;
+all.sort((a, b) => b.score - a.score);
+const rankOf = (counts: ModelCounts) => {
+  const key = JSON.stringify(Object.entries(counts).sort());
+  return all.findIndex((x) => JSON.stringify(Object.entries(x.counts).sort()) === key) + 1;
+};
+const name = (counts: ModelCounts) => mixtureName(uniformMixture(counts, Q110, 2), space);
+const paper = { [LLAMA]: 3, [WIZ]: 1, [Q110]: 1, [Q72]: 1 };
+const sixOnce = Object.fromEntries(SIX_IDS.map((id) => [id, 1]));
+const allMax = Object.fromEntries(SIX_IDS.map((id) => [id, 3]));
+const find = (counts: ModelCounts) => all[rankOf(counts) - 1]!;
+
+// ---- provider throughput ---------------------------------------------------------------------------------
+const p = createSimProvider({});
+async function rate(label: string, n: number, make: (i: number) => Parameters<typeof p.complete>[0]): Promise<[string, number]> {
+  for (let i = 0; i < 200; i++) await p.complete(make(i)); // warm up
+  const t = performance.now();
+  for (let i = 0; i < n; i++) await p.complete(make(i));
+  return [label, n / ((performance.now() - t) / 1000)];
+}
+const prompts = items.map((i) => i.prompt);
+const refs = await Promise.all(SIX_IDS.map(async (id, k) => (await p.complete({ model: space.models.find((m) => m.id === id)!.upstream!, messages: [{ role: 'user', content: prompts[0]! }], temperature: 0.7, seed: k })).text));
+const rates = [
+  await rate('proposer answer (sim-100 prompt)', 20000, (i) => ({ model: 'sim-llama-3-70b-instruct', messages: [{ role: 'user', content: prompts[i % 100]! }], temperature: 0.7, seed: i })),
+  await rate('short chat answer (new prompt each call)', 20000, (i) => ({ model: 'sim-dbrx-instruct', messages: [{ role: 'user', content: `Say hello number ${i}.` }], temperature: 0.7 })),
+  await rate('aggregation of 6 references', 5000, (i) => ({ model: 'sim-qwen1.5-110b-chat', messages: [{ role: 'system', content: refs.map((r, k) => `[Response ${k + 1}]\n${r}`).join('\n\n') }, { role: 'user', content: prompts[0]! }], temperature: 0.7, seed: i })),
+  await rate('AlpacaEval judge call (logprobs)', 5000, (i) => ({ model: 'sim-gpt-4o-mini-2024-07-18', messages: [{ role: 'user', content: `Instruction ${i}\n"m": ${refs[0]}\n"M": ${refs[1]}\nAnswer m or M.` }], temperature: 0, logprobs: true, topLogprobs: 5 })),
+];
+
+const f = (x: number) => x.toFixed(2);
+const lines = [
+  `Exhaustive ground truth: ${all.length} mixtures (6 proposers × 0..3 copies, 2 layers, aggregator Q110) × ${items.length} prompts in **${(exhaustiveMs / 1000).toFixed(2)} s** (${(exhaustiveMs / all.length).toFixed(3)} ms per mixture, oracle set-up included).`,
+  '',
+  '| rank | mixture | score | AlpacaEval | Arena-Hard |',
+  '|---:|---|---:|---:|---:|',
+  ...all.slice(0, 5).map((x, i) => `| ${i + 1} | ${name(x.counts)} | ${f(x.score)} | ${f(x.bySource.alpaca_eval!)} | ${f(x.bySource.arena_hard!)} |`),
+  ...[['paper-searched', paper], ['six once each', sixOnce], ['all at 3 copies', allMax]].map(([label, c]) => {
+    const x = find(c as ModelCounts);
+    return `| ${rankOf(c as ModelCounts)} | ${label}: ${name(x.counts)} | ${f(x.score)} | ${f(x.bySource.alpaca_eval!)} | ${f(x.bySource.arena_hard!)} |`;
+  }),
+  `| ${all.length} | worst: ${name(all.at(-1)!.counts)} | ${f(all.at(-1)!.score)} | | |`,
+  '',
+  'In-process provider throughput (one core, sequential awaits):',
+  '',
+  '| call | calls/s |',
+  '|---|---:|',
+  ...rates.map(([l, r]) => `| ${l} | ${Math.round(r).toLocaleString('en-US')} |`),
+];
+console.log(lines.join('\n'));

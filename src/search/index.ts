@@ -1,0 +1,11 @@
+// The search: BFGS, the Gaussian-process surrogate, acquisition, strategies, the study store and the search loop.
+export * from './types.js';
+export { StudyStore, StudyError, type NewTrial, type TrialResult, type StudyPatch } from './study-store.js';
+export { bfgs, bfgsFG, finiteDifferenceGradient, nelderMead, loadFmin, type OptimizeResult, type BfgsOptions, type ValueAndGradient, type NelderMeadOptions } from './bfgs.js';
+export { GaussianProcess, mulberry32, type GpData, type GpHyper, type GpFitOptions, type Posterior, type PosteriorWithGradient } from './gaussian-process.js';
+export { expectedImprovement, upperConfidenceBound, acquisition, normalCdf, normalPdf, type Acquisition, type AcquisitionKind } from './acquisition.js';
+export { searchDims, toMixture, fromMixtureFile, features, boxSize, pointKey, type SearchDims, type Point } from './encoding.js';
+export { chooseBest, fitSurrogate, type Answer } from './answer.js';
+export { projectTrialCost, planPromptCount, stratifiedSubset } from './budget-plan.js';
+export { STRATEGIES, STRATEGY_NAMES, initialDesign, checkExhaustive, type Strategy, type StrategyContext, type StrategyName, type Suggestion } from './strategies/index.js';
+export { runSearch, referenceMixtures, PAPER_MIXTURES, inSearchBox, type SearchOptions, type SearchOutcome, type SearchEvent, type StopReason, type Comparison } from './run-search.js';
