@@ -13,6 +13,7 @@ import type { ValidationItem } from '../src/eval/types.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { createTruthOracle } from '../src/providers/sim/truth.js';
 import { PROFILES, type SimProfile } from '../src/providers/sim/_profiles.js';
+import { SIX, SIX_MORE } from '../src/providers/sim/sim-files.js';
 import { calibrationReport, MOA_TARGETS, SINGLE_TARGETS, SIX_IDS, SIX_Q110_SOFT_TARGET, WIZ } from '../src/providers/sim/calibration.js';
 
 type NM = (f: (x: number[]) => number, x0: number[], p?: { maxIterations?: number; minErrorDelta?: number }) => { x: number[]; fx: number };
@@ -69,21 +70,36 @@ console.log(`stage 1: ${Object.keys(skills).length} models' skills in ${((perfor
 
 // ---- stage 2 ------------------------------------------------------------------------------------------
 const AGG_MODELS = SIX_IDS.map(profileName);
+const OPEN_MODELS = new Set([...SIX, ...SIX_MORE]);
 /** Attention capacity (references read fully) and its decay exponent: fixed by design, see docs/sim-world.md. */
 const CAP = 6.5;
 const DILUTION = 2;
+/** Stage-2 parameters live in boxes (a bounded reparameterization keeps Nelder–Mead away from absurd worlds). */
+const BOXES: Array<[string, number, number]> = [
+  ['keep (AlpacaEval-style)', 0.05, 0.8],
+  ['keep ratio on Arena-style prompts', 0.3, 1.5],
+  ['misconception pass-through', 0.05, 0.6],
+  ['own-knowledge rate', 0.5, 0.97],
+  ...AGG_MODELS.map((m): [string, number, number] => [`aggregation quality ${m}`, -2, 2]),
+];
+const fromX = (x: number[]) => x.map((v, k) => BOXES[k]![1] + (BOXES[k]![2] - BOXES[k]![1]) * sig(v));
+const toX = (v: number[]) => v.map((y, k) => logit((y - BOXES[k]![1]) / (BOXES[k]![2] - BOXES[k]![1])));
+
 function aggOver(x: number[]): Over {
+  const [keep0, ratio, pass0, own0, ...a] = fromX(x) as [number, number, number, number, ...number[]];
   const over: Over = {};
   for (const [name, s] of Object.entries(skills)) over[name] = { skill: s };
   for (const name of PROFILES.keys()) {
-    if (!skills[name]) continue;
+    // Aggregation is fitted for the open models; the closed ones keep their hand-set values.
+    if (!skills[name] || !OPEN_MODELS.has(name)) continue;
     const k = AGG_MODELS.indexOf(name);
-    const a = k >= 0 ? x[3 + k]! : 0;
+    const q = k >= 0 ? a[k]! : 0;
     over[name]!.agg = {
-      keep: sig(x[0]! + a),
-      pass: sig(x[1]! - a),
-      own: sig(x[2]! + a),
-      cap: Math.min(9, Math.max(2, CAP + 1.5 * a)),
+      keep: sig(logit(keep0) + q),
+      keepArena: sig(logit(Math.min(0.95, keep0 * ratio)) + q),
+      pass: sig(logit(pass0) - q),
+      own: sig(logit(own0) + 0.5 * q),
+      cap: CAP,
       dilution: DILUTION,
     };
   }
@@ -102,19 +118,19 @@ function loss(x: number[], verbose = false): number {
   e += 0.5 * ((r.sixByQ110.alpaca_eval - SIX_Q110_SOFT_TARGET.alpaca_eval) ** 2 + (r.sixByQ110.arena_hard - SIX_Q110_SOFT_TARGET.arena_hard) ** 2);
   let shape = 0;
   // Aggregating helps every aggregator (by at least 3 points over its own single score).
-  for (const g of Object.values(r.aggregationGain)) shape += hinge(3 - g);
+  for (const [id, g] of Object.entries(r.aggregationGain)) shape += hinge((id === WIZ ? -3 : 3) - g);
   for (let k = 0; k + 1 < r.multi.length; k++) shape += hinge(r.multi[k]! - r.multi[k + 1]! + 1);
   for (let k = 1; k < r.multi.length; k++) shape += hinge(r.samples[k]! - r.multi[k]! + 1);
   shape += hinge(r.wizAggregates - r.q110Aggregates + 3);
   const others = Math.max(...SIX_IDS.filter((i) => i !== WIZ).map((i) => r.leaveOneOut[i]!));
   shape += hinge(others - r.leaveOneOut[WIZ]! + 0.5);
-  shape += hinge(r.slopes.proposer - r.slopes.aggregator + 0.15) * 100;
+  shape += hinge(r.slopes.proposer - r.slopes.aggregator + 0.15) * 1000;
   shape += hinge(r.allMaxCopies - r.paperSearched + 1);
   if (verbose) console.log(JSON.stringify({ e, shape, moa: r.moa, multi: r.multi, samples: r.samples, wiz: r.wizAggregates, q110: r.q110Aggregates, loo: r.leaveOneOut, gain: r.aggregationGain, six: r.sixByQ110, slopes: r.slopes, paper: r.paperSearched, allMax: r.allMaxCopies }, null, 1));
   return e + 10 * shape;
 }
 
-const x0 = process.env.CALIBRATE_X0 ? (JSON.parse(process.env.CALIBRATE_X0) as number[]) : [logit(0.35), logit(0.25), logit(0.7), 0.3, 0, -1, 0, -0.3, -0.5];
+const x0 = toX(process.env.CALIBRATE_START ? (JSON.parse(process.env.CALIBRATE_START) as number[]) : [0.25, 0.6, 0.25, 0.85, 0.3, 0, -1, 0, -0.2, -0.3]);
 const t1 = performance.now();
 let best = { x: x0, fx: loss(x0) };
 const ROUNDS = Number(process.env.CALIBRATE_ROUNDS ?? 3);
@@ -130,10 +146,11 @@ const over = aggOver(best.x);
 const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
 const lines = Object.entries(over).map(([name, o]) => {
   const agg = Object.fromEntries(Object.entries(o.agg ?? {}).map(([k, v]) => [k, round4(v as number)]));
-  return `  '${name}': { skill: { alpaca: ${round4(o.skill!.alpaca)}, arena: ${round4(o.skill!.arena)} }, agg: ${JSON.stringify(agg).replace(/"/g, '').replace(/,/g, ', ').replace(/:/g, ': ')} },`;
+  const aggText = o.agg ? `, agg: ${JSON.stringify(agg).replace(/"/g, '').replace(/,/g, ', ').replace(/:/g, ': ')}` : '';
+  return `  '${name}': { skill: { alpaca: ${round4(o.skill!.alpaca)}, arena: ${round4(o.skill!.arena)} }${aggText} },`;
 });
 const file = `// Written by bench/calibrate-sim.ts; do not edit by hand (re-run the script instead).
-// Stage 2 parameters (x): ${JSON.stringify(best.x.map(round4))}
+// Stage 2 parameters: ${JSON.stringify(Object.fromEntries(BOXES.map(([n], k) => [n, round4(fromX(best.x)[k]!)])))}
 import type { SimProfile } from './_profiles.js';
 
 type Fitted = Partial<Pick<SimProfile, 'misProne' | 'recall'>> & { skill?: Partial<SimProfile['skill']>; agg?: Partial<SimProfile['agg']> };

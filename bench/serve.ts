@@ -94,7 +94,9 @@ const PROMPTS = [
 ];
 
 async function main() {
+  const load = os.loadavg()[0]!;
   const upstream = await startUpstream();
+  console.log(`upstream: ${upstream.kind}`);
   const space = httpSpace(upstream.url);
   const mixture = loadMixture(JSON.stringify(MIXTURE), space);
   const executor = await openExecutor({ space }); // private in-memory database
@@ -154,7 +156,7 @@ async function main() {
 
   const ideal = 2 * LATENCY_MS;
   const table = [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version} (shared machine; other jobs were running).`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}; 1-minute load average ${load.toFixed(1)} at the start (a shared machine: other jobs were running).`,
     `Upstream: ${upstream.kind}. Mixture: 3 proposers → 1 aggregator (4 calls a request, 2 on the critical path: ideal ${ideal} ms), cache off.`,
     `Closed-loop clients (each sends its next request when the previous answer arrives), ${ROUNDS} requests per client, plain \`fetch\`, non-streaming.`,
     '',

@@ -110,16 +110,23 @@ export function summarizeMessages(messages: readonly ChatMessage[], responses: r
 }
 
 /**
- * The response number a ranker chose, or undefined. Accepts "3", "Response 3", "**3**", "The best is 3."
- * and prefers an explicit "Response N" mention; numbers outside 1..n are ignored.
+ * The response number a ranker chose, or undefined. Accepts a bare number ("3", "**3**"), an explicit
+ * verdict ("The best is response #2", "Response 3 is the best"), else the first "Response N" named,
+ * else a lone number. Numbers outside 1..n are ignored.
  */
 export function parseRankChoice(text: string, n: number): number | undefined {
   const ok = (v: number) => Number.isInteger(v) && v >= 1 && v <= n;
+  const first = (re: RegExp) => [...text.matchAll(re)].map((m) => Number(m[1])).find(ok);
   const t = text.trim();
   const whole = /^\W*(\d+)\W*$/.exec(t);
   if (whole && ok(Number(whole[1]))) return Number(whole[1]);
-  const named = [...t.matchAll(/response\s*(?:#|no\.?|number)?\s*\[?(\d+)/gi)].map((m) => Number(m[1])).filter(ok);
-  if (named.length) return named[named.length - 1];
+  const verdict =
+    first(/\bbest\b[^\d\n]{0,40}?(\d+)/gi) ??
+    first(/(?<![\d.])(\d+)\W{0,3}\s+(?:is|was)\s+(?:the\s+)?(?:best|strongest|most\b)/gi);
+  if (verdict !== undefined) return verdict;
+  // A ranker that names responses usually names its choice first.
+  const named = first(/response\s*(?:#|no\.?|number)?\s*\[?(\d+)/gi);
+  if (named !== undefined) return named;
   const any = [...t.matchAll(/(?<![\d.])(\d+)(?!\d|\.\d)/g)].map((m) => Number(m[1])).filter(ok);
   const distinct = [...new Set(any)];
   // A lone candidate number is a choice; several different ones is ambiguous.

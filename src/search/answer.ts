@@ -1,3 +1,4 @@
+import { pairedDifference } from '../eval/statistics.js';
 import { features, type SearchDims } from './encoding.js';
 import { GaussianProcess } from './gaussian-process.js';
 import { observations, type Observation } from './strategies/_history.js';
@@ -43,6 +44,18 @@ export function chooseBest(history: TrialRecord[], dims: SearchDims, seed: numbe
   if (!ranked.length) for (const t of complete) ranked.push({ trial: t, posteriorMean: t.score!, sd: t.ci ? (t.ci[1] - t.ci[0]) / 3.92 : NaN });
   // Ties (rare) go to the earlier trial, so the answer is stable.
   ranked.sort((a, b) => b.posteriorMean - a.posteriorMean || a.trial.number - b.trial.number);
+  // With few, noisy points the surrogate shrinks hard and can rank a mixture first that the paired data on the
+  // same prompts say is worse than the best-scoring one. The data win then: never answer with a mixture that is
+  // distinguishably worse (paired bootstrap) than another candidate.
+  const rawBest = ranked.reduce((a, b) => (b.trial.score! > a.trial.score! ? b : a));
+  if (rawBest !== ranked[0] && rawBest.trial.perPrompt?.length && ranked[0]!.trial.perPrompt?.length) {
+    try {
+      const d = pairedDifference(rawBest.trial.perPrompt, ranked[0]!.trial.perPrompt);
+      if (d.distinguishable && d.diff > 0) ranked.unshift(...ranked.splice(ranked.indexOf(rawBest), 1));
+    } catch {
+      // different prompt sets (a changed validation file): keep the surrogate's ranking
+    }
+  }
   const top = ranked[0]!;
   return { trial: top.trial, posteriorMean: top.posteriorMean, posteriorSd: top.sd, ranking: ranked.map(({ trial, posteriorMean }) => ({ trial, posteriorMean })) };
 }

@@ -219,19 +219,33 @@ export function nelderMead(f: (x: number[]) => number, x0: number[], opts: Nelde
   if (!nm) throw new Error('fmin is not loaded: await loadFmin() before nelderMead()');
   let evaluations = 0;
   const maxIter = opts.maxIter ?? 200 * x0.length;
-  // fmin mutates and reuses its arrays: hand the objective a copy.
-  const r = nm((x) => {
+  const objective = (x: number[]) => {
     evaluations++;
-    return f(x.slice());
-  }, x0.slice(), { maxIterations: maxIter, minErrorDelta: opts.ftol ?? 1e-8, minTolerance: opts.xtol ?? 1e-8 });
+    return f(x.slice()); // fmin mutates and reuses its arrays: hand the objective a copy
+  };
+  // fmin 0.0.4's shrink step assigns an undeclared loop variable and throws in strict mode. With sigma = 1 it
+  // stops where it would shrink instead; restarting from the best vertex (a fresh, smaller simplex) stands in.
+  let x = x0.slice();
+  let fx = Infinity;
+  let restarts = 0;
+  while (evaluations < maxIter && restarts < 50) {
+    const r = nm(objective, x.slice(), { maxIterations: Math.max(10, maxIter - evaluations), minErrorDelta: opts.ftol ?? 1e-8, minTolerance: opts.xtol ?? 1e-8, sigma: 1 });
+    restarts++;
+    const improved = r.fx < fx - Math.max(opts.ftol ?? 1e-8, 1e-12 * Math.abs(fx));
+    if (r.fx < fx) {
+      fx = r.fx;
+      x = Array.from(r.x);
+    }
+    if (!improved) break;
+  }
   return {
-    x: Array.from(r.x),
-    fx: r.fx,
+    x,
+    fx,
     gradNorm: NaN,
     // fmin reports neither its iteration count nor why it stopped.
     iterations: NaN,
     evaluations,
-    converged: Number.isFinite(r.fx),
-    message: 'Nelder–Mead (fmin) stopped: simplex converged or iteration cap reached',
+    converged: Number.isFinite(fx) && evaluations < maxIter,
+    message: `Nelder–Mead (fmin), ${restarts} simplex start${restarts === 1 ? '' : 's'}`,
   };
 }

@@ -125,7 +125,8 @@ function toTrial(r: TrialRow): TrialRecord {
  */
 export class StudyStore {
   constructor(private readonly db: BetterSqlite3.Database) {
-    db.exec(SCHEMA);
+    // A read-only connection (reports) finds the tables there already, and may not create them.
+    if (!db.readonly) db.exec(SCHEMA);
   }
 
   createStudy(name: string, config: StudyConfig): StudyRecord {

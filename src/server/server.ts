@@ -130,7 +130,11 @@ export async function startMixtureServer(opts: MixtureServerOptions): Promise<Mi
         stats.rejected++;
         throw new HttpError(429, 'too many requests in flight; retry shortly', 'rate_limit_error', null, 'server_overloaded', { 'retry-after': '1' });
       }
-      throw e;
+      if (!ac.signal.aborted) throw e;
+      // Left the queue before its turn: the client went away, or the server is shutting down.
+      if (closing) sendError(res, new HttpError(503, 'server shut down before the request could start', 'server_error', null, 'shutting_down', { connection: 'close' }));
+      else res.destroy();
+      return { id: '', model: body.model, status: closing ? 503 : 499, calls: [], stream: body.stream, error: closing ? 'shutting_down' : 'client_disconnected' };
     }
     try {
       return await runOne(body, entry, res, ac);

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { createSimProvider } from '../../src/providers/sim/index.js';
 import type { ChatProvider, ProviderRequest } from '../../src/providers/types.js';
@@ -81,6 +82,7 @@ describe('issue 4 acceptance: eval through the CLI over a sim-backed endpoint', 
   let dir: string;
   let space: string;
   let validation: string;
+  let firstPrompt: string;
   const env = { [JUDGE_KEY_ENV]: FAKE_KEY, MOA_SEARCH_DB: undefined };
   const mixture = JSON.stringify({ layers: 2, proposers: { [Q72]: 1, [LLAMA]: 1 }, aggregator: Q110 });
   const evalArgs = (db: string, ...rest: string[]) => ['eval', '--space', space, '--validation', validation, '--db', db, '--json', ...rest];
@@ -92,13 +94,15 @@ describe('issue 4 acceptance: eval through the CLI over a sim-backed endpoint', 
     writeFileSync(space, simSpaceOverHttp(server.url));
     validation = join(dir, 'subset.jsonl');
     writeFileSync(validation, subset(4));
+    firstPrompt = JSON.parse(readFileSync(validation, 'utf8').split('\n')[0]!).prompt;
   });
   afterAll(async () => {
     await server?.close();
   });
 
   it('the same mixture twice: identical results, the second run makes 0 provider calls; documented JSON; judge spend apart', async () => {
-    const db = join(dir, 'twice', 'moa.sqlite');
+    const home = join(dir, 'twice');
+    const db = join(home, 'moa.sqlite');
     server.reset();
     const first = await runCliIn(dir, evalArgs(db, '--mixture', mixture), env);
     expect(first.code, first.stderr).toBe(0);
@@ -133,6 +137,9 @@ describe('issue 4 acceptance: eval through the CLI over a sim-backed endpoint', 
     // AlpacaEval protocol: one judge call per prompt; Arena-Hard: two games, positions swapped.
     expect(judgeCalls).toBe(4 * 1 + 4 * 2);
     expect(made).toBe(8 * 3 + judgeCalls);
+    const firstJudgeHeaders = server.calls.filter((c) => c.body.model === 'sim-gpt-4o-mini-2024-07-18').map((c) => c.headers.authorization);
+    // The keyless provider's calls carry no key at all.
+    expect(server.calls.filter((c) => !String(c.headers.authorization ?? '').includes(FAKE_KEY))).toHaveLength(8 * 3);
 
     // Judge spend is counted apart from the mixture's: costPerQuery is the mixture's alone.
     expect(a.spentByAccount.judge).toBeGreaterThan(0);
@@ -150,6 +157,15 @@ describe('issue 4 acceptance: eval through the CLI over a sim-backed endpoint', 
     expect(b.spentByAccount).toEqual({ mixture: 0, judge: 0 });
     // Everything measured is identical, to the last digit of the JSON text.
     expect(JSON.stringify(accounting(b))).toBe(JSON.stringify(accounting(a)));
+
+    // The judge's key went with each judge call and nowhere else: not printed, not stored.
+    expect(firstJudgeHeaders).toHaveLength(12);
+    expect(firstJudgeHeaders.every((h) => h === `Bearer ${FAKE_KEY}`)).toBe(true);
+    for (const out of [first.stdout, first.stderr, second.stdout, second.stderr]) expect(out).not.toContain(FAKE_KEY);
+    const stored = bytesUnder(home);
+    // (The scan reads the real contents: the first prompt is there, as the cache stores its requests.)
+    expect(stored).toContain(JSON.stringify(firstPrompt).slice(1, -1));
+    expect(stored).not.toContain(FAKE_KEY);
   });
 
   it('eval --baseline <model> scores the single model, the same as the 1-layer mixture, from one cache', async () => {
@@ -173,44 +189,40 @@ describe('issue 4 acceptance: eval through the CLI over a sim-backed endpoint', 
     expect(JSON.stringify(accounting(JSON.parse(single.stdout)))).toBe(JSON.stringify(accounting(a)));
   });
 
-  it('the judge key reaches the endpoint and nowhere else; without it, exit 2 before anything is written', async () => {
-    const home = join(dir, 'keys');
-    mkdirSync(home);
-    const db = join(home, 'moa.sqlite');
+  it('eval --budget: stops with a one-line BudgetExceeded (exit 1) and the money stored as spent stays within the budget', async () => {
+    const db = join(dir, 'budget', 'moa.sqlite');
+    const budget = 0.004; // about a fifth of what the full evaluation costs
     server.reset();
-    const missing = await runCliIn(home, evalArgs(db, '--baseline', Q72), { ...env, [JUDGE_KEY_ENV]: undefined });
-    expect(missing.code).toBe(2);
-    expect(linesOf(missing.stderr)).toHaveLength(1);
-    expect(missing.stderr).toMatch(new RegExp(`space\\.yaml \\(providers\\.judgehttp\\.apiKeyEnv\\): .*${JUDGE_KEY_ENV} is not set`));
-    expect(missing.stdout).toBe('');
-    expect(readdirSync(home)).toEqual([]);
-    expect(server.count()).toBe(0);
-
-    const ok = await runCliIn(home, evalArgs(db, '--baseline', Q72), env);
-    expect(ok.code, ok.stderr).toBe(0);
-    const judged = server.calls.filter((c) => c.body.model === 'sim-gpt-4o-mini-2024-07-18');
-    expect(judged.length).toBeGreaterThan(0);
-    expect(judged.every((c) => c.headers.authorization === `Bearer ${FAKE_KEY}`)).toBe(true);
-    for (const out of [ok.stdout, ok.stderr]) expect(out).not.toContain(FAKE_KEY);
-    expect(existsSync(db)).toBe(true);
-    expect(bytesUnder(home)).not.toContain(FAKE_KEY);
+    const r = await runCliIn(dir, evalArgs(db, '--mixture', mixture, '--budget', String(budget)), env);
+    expect(r.code).toBe(1);
+    expect(linesOf(r.stderr).filter((l) => !l.startsWith('evaluating:'))).toEqual([expect.stringMatching(/^moa-search: error: budget exceeded: /)]);
+    expect(r.stdout).toBe('');
+    const sqlite = new Database(db, { readonly: true });
+    try {
+      const { n, spent } = sqlite.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(cost_usd), 0) AS spent FROM generations').get() as { n: number; spent: number };
+      expect(n).toBeGreaterThan(0);
+      expect(n).toBeLessThanOrEqual(server.count());
+      expect(spent).toBeGreaterThan(0);
+      expect(spent).toBeLessThanOrEqual(budget);
+    } finally {
+      sqlite.close();
+    }
   });
 
   it('bad input to eval: one line naming the field, exit 2, nothing written', async () => {
     const badSet = join(dir, 'bad-set.jsonl');
     writeFileSync(badSet, readFileSync(validation, 'utf8').split('\n')[0] + '\n{"id": "x", "source": "alpaca_eval", "prompt": "", "reference": "r"}\n');
-    const cases: Array<{ name: string; args: string[]; expect: RegExp }> = [
+    const cases: Array<{ name: string; args: string[]; env?: Record<string, string | undefined>; expect: RegExp }> = [
       { name: 'negative budget', args: ['--mixture', mixture, '--budget', '-1'], expect: /--budget/ },
-      { name: 'unknown baseline', args: ['--baseline', 'nope'], expect: /--baseline: unknown model "nope"/ },
-      { name: 'mixture and baseline', args: ['--mixture', mixture, '--baseline', Q110], expect: /exactly one of --mixture/ },
       { name: 'count above maxCopies', args: ['--mixture', JSON.stringify({ layers: 2, proposers: { [Q72]: 4 }, aggregator: Q110 })], expect: /exceed its maxCopies \(3\)/ },
       { name: 'empty prompt in the set', args: ['--mixture', mixture, '--validation', badSet], expect: /bad-set\.jsonl:2 \(prompt\)/ },
+      { name: 'the judge provider\'s key is missing', args: ['--baseline', Q72], env: { [JUDGE_KEY_ENV]: undefined }, expect: new RegExp(`space\\.yaml \\(providers\\.judgehttp\\.apiKeyEnv\\): .*${JUDGE_KEY_ENV} is not set`) },
     ];
     server.reset();
     const runs = cases.map((c, i) => {
       const home = join(dir, `bad-${i}`);
       mkdirSync(home);
-      return { c, home, result: runCliIn(home, [...evalArgs(join(home, 'x.sqlite')), ...c.args], env) };
+      return { c, home, result: runCliIn(home, [...evalArgs(join(home, 'x.sqlite')), ...c.args], { ...env, ...c.env }) };
     });
     for (const { c, home, result } of runs) {
       const r = await result;

@@ -74,6 +74,9 @@ describe('parseRankChoice', () => {
     ['I pick [Response 2]', 2],
     ['Best: 4', 4],
     ['Among the 3 responses, response 1 is best', 1],
+    ['Response 2 is better than Response 1.', 2],
+    ['After comparing response 1 and response 3, the best is response 3.', 3],
+    ['Response 4 is the strongest answer; response 2 is close.', 4],
   ])('%j → %d', (text, n) => {
     expect(parseRankChoice(text, 4)).toBe(n);
   });

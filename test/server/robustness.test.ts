@@ -176,6 +176,29 @@ describe('serve: concurrency limit and shutdown', () => {
     }
   });
 
+  it('a queued client that disconnects leaves the queue and never reaches the upstream', async () => {
+    const h = heldHandler();
+    const s = await startServed({ handler: h.handler, mixtures: { solo: '{"layers": 1, "aggregator": "A"}' }, server: { maxConcurrency: 1, maxQueue: 2 } });
+    try {
+      const first = s.client.chat.completions.create({ model: 'solo', messages: [{ role: 'user', content: 'running' }] });
+      await until(() => h.held === 1, 'the first request upstream');
+      const ac = new AbortController();
+      const queued = s.client.chat.completions.create({ model: 'solo', messages: [{ role: 'user', content: 'queued' }] }, { signal: ac.signal });
+      await until(() => s.server.stats().queued === 1, 'the second request to queue');
+      ac.abort();
+      await expect(queued).rejects.toThrow();
+      await until(() => s.server.stats().queued === 0, 'the queue to empty');
+      h.release();
+      await first;
+      await until(() => s.server.stats().recent.length === 2, 'both requests to be recorded');
+      expect(s.server.stats().recent.map((r) => r.status).sort()).toEqual([200, 499]);
+      expect(s.upstream.count()).toBe(1);
+    } finally {
+      h.release();
+      await s.close();
+    }
+  });
+
   it('close() lets an in-flight request finish and refuses new connections', async () => {
     const h = heldHandler();
     const s = await startServed({ handler: h.handler, mixtures: { solo: '{"layers": 1, "aggregator": "A"}' } });

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../../config/input-error.js';
+import { parseStructuredText } from '../../config/_load-structured.js';
 import { loadMixture, parseMixtureObject, type Mixture } from '../../config/mixture.js';
 import type { JudgeSettings, SearchSpace } from '../../config/space.js';
 import { BudgetExceeded, type Executor, type GenerationRequest } from '../../executor/types.js';
@@ -111,12 +113,15 @@ export function resolveJudge(space: SearchSpace, settings: JudgeSettings | undef
   const base = dirname(resolve(space.file));
   let mixture: Mixture | undefined;
   if (settings.mixture !== undefined) {
-    mixture =
-      typeof settings.mixture === 'string'
-        ? settings.mixture.trim().startsWith('{')
-          ? loadMixture(settings.mixture, space)
-          : loadMixture(resolve(base, settings.mixture), space)
-        : parseMixtureObject(settings.mixture, space, `${space.file} (judge.mixture)`);
+    // Errors name the space file's judge.mixture field, not the CLI's --mixture flag.
+    const label = `${space.file} (judge.mixture)`;
+    if (typeof settings.mixture !== 'string') mixture = parseMixtureObject(settings.mixture, space, label);
+    else if (settings.mixture.trim().startsWith('{')) mixture = parseMixtureObject(parseStructuredText(settings.mixture, label).data, space, label);
+    else {
+      const file = resolve(base, settings.mixture);
+      if (!existsSync(file)) throw new InputError(`judge mixture file not found: ${file}`, at('judge.mixture'));
+      mixture = loadMixture(file, space);
+    }
   } else if (!space.models.some((m) => m.id === settings.model)) {
     throw new InputError(`unknown model "${settings.model}"`, at('judge.model'));
   }

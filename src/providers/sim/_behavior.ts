@@ -83,6 +83,11 @@ export function attention(p: SimProfile, n: number): number {
   return n <= p.agg.cap ? 1 : Math.pow(p.agg.cap / n, p.agg.dilution);
 }
 
+/** Per-reference keep rate of a true point for this prompt kind. */
+export function keepRate(p: SimProfile, kind: PromptWorld['kind']): number {
+  return kind === 'arena' ? p.agg.keepArena : p.agg.keep;
+}
+
 /** Filler sentences of an aggregated answer built from n references (aggregates grow with n). */
 export function aggregateFiller(p: SimProfile, m: ModelOnPrompt, n: number): number {
   return Math.max(1, Math.round(m.target * (1 + p.agg.growth * Math.log2(1 + n)) - m.known.reduce((a, b) => a + b, 0) * p.agg.own) - 2);

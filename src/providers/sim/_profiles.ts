@@ -23,8 +23,9 @@ export interface SimProfile {
   misProne: number;
   /** As an aggregator: per-reference keep rate of a true point, own-knowledge rate, misconception
    * pass-through rate, attention capacity (references it reads fully), how fast attention decays beyond
-   * that capacity (exponent), answer growth per reference. */
-  agg: { keep: number; own: number; pass: number; cap: number; dilution: number; growth: number };
+   * that capacity (exponent), answer growth per reference. `keep` is per prompt kind: harder Arena-style
+   * prompts are harder to merge. */
+  agg: { keep: number; keepArena: number; own: number; pass: number; cap: number; dilution: number; growth: number };
   /** As a judge: logistic scale of quality differences, noise sd, credit per sentence (length bias), position bias. */
   judge: { tau: number; noise: number; lengthCredit: number; posBias: number };
 }
@@ -74,7 +75,7 @@ const BASE: Base[] = [
     skill: { alpaca: 0.3, arena: 0.3 }, misProne: -1.6 },
   { name: 'sim-gpt-4o-2024-05-13', id: 'gpt-4o-2024-05-13', label: 'GPT-4o', price: { input: 5, output: 15 },
     lengths: { alpacaChars: 1873, arenaTokens: 696 }, topics: {}, judge: { tau: 5, noise: 0.5, lengthCredit: 1, posBias: 0.05 },
-    skill: { alpaca: 1.2, arena: 1.5 }, misProne: -2.2, agg: { keep: 0.5, own: 0.9, pass: 0.1, cap: 8, dilution: 2, growth: 0.1 } },
+    skill: { alpaca: 1.2, arena: 1.5 }, misProne: -2.2, agg: { keep: 0.13, keepArena: 0.1, own: 0.8, pass: 0.25, cap: 8, dilution: 2, growth: 0.1 } },
   { name: 'sim-gpt-4o-mini-2024-07-18', id: 'gpt-4o-mini-2024-07-18', label: 'GPT-4o-mini', price: { input: 0.15, output: 0.6 },
     lengths: { alpacaChars: 1861, arenaTokens: 668 }, topics: {}, judge: JUDGE_GOOD,
     skill: { alpaca: 1.0, arena: 1.3 }, misProne: -1.8 },
@@ -84,7 +85,7 @@ const DEFAULTS = {
   skill: { alpaca: 0.5, arena: 0.5 },
   misProne: -1.5,
   recall: 0.9,
-  agg: { keep: 0.4, own: 0.8, pass: 0.2, cap: 6.5, dilution: 2, growth: 0.1 },
+  agg: { keep: 0.2, keepArena: 0.15, own: 0.85, pass: 0.25, cap: 6.5, dilution: 2, growth: 0.1 },
 };
 
 function build(b: Base): SimProfile {

@@ -1,6 +1,6 @@
 import { findTokens, MIS_BASE, START_MARK, encodeToken } from './_codec.js';
 import { hashString, mix, normalQuantile, uniform } from './_hash.js';
-import { aggregateFiller, aggregateProb, attention, decide, modelOnPrompt } from './_behavior.js';
+import { aggregateFiller, aggregateProb, attention, decide, keepRate, modelOnPrompt } from './_behavior.js';
 import { arenaVerdict, detectProtocol, findAnswers, JUDGE_MARK, perceivedQuality, verdictScore, VERDICTS, type ArenaVerdict } from './_judge.js';
 import { endSentence, fillerSentence, layout, misSentence, startSentence, statementSentence } from './_text.js';
 import { promptWorld, type PromptWorld } from './_world.js';
@@ -14,6 +14,7 @@ export interface SimRequest {
   messages: ChatMessage[];
   temperature?: number;
   seed?: number;
+  maxTokens?: number;
   logprobs?: boolean;
   topLogprobs?: number;
 }
@@ -64,6 +65,9 @@ export function simRespond(worldSeed: number, profile: SimProfile, req: SimReque
 
   const protocol = detectProtocol(question) ?? detectProtocol(context);
   if (protocol) return judge(ctx, protocol, question, context, req, rh);
+
+  // A request to list evaluation criteria for a prompt (MoA-as-judge criteria step): criteria, not claims.
+  if (/\blist the criteria\b/i.test(question)) return criteria(ctx, question);
 
   const w = promptWorld(worldSeed, question);
   const refs = context ? collectReferences(context, w.key) : [];
@@ -150,7 +154,7 @@ function aggregate(ctx: Ctx, w: PromptWorld, refs: Reference[]): SimAnswer {
   const { cp, cm } = counts(refs, w);
   const points: number[] = [];
   const mis: number[] = [];
-  for (let j = 0; j < cp.length; j++) if (decide(aggregateProb(m.ownPoint[j]!, p.agg.keep * att, cp[j]!), ctx.temperature, ctx.u(1, j))) points.push(j);
+  for (let j = 0; j < cp.length; j++) if (decide(aggregateProb(m.ownPoint[j]!, keepRate(p, w.kind) * att, cp[j]!), ctx.temperature, ctx.u(1, j))) points.push(j);
   for (let i = 0; i < cm.length; i++) if (decide(aggregateProb(m.ownMis[i]!, p.agg.pass * att, cm[i]!), ctx.temperature, ctx.u(2, i))) mis.push(i);
   return { text: compose(ctx, w, points, mis, aggregateFiller(p, m, n)), kind: 'aggregate' };
 }
@@ -164,13 +168,15 @@ function summarize(ctx: Ctx, w: PromptWorld, refs: Reference[]): SimAnswer {
 }
 
 function rank(ctx: Ctx, w: PromptWorld, refs: Reference[]): SimAnswer {
+  // A ranker can only credit what it can verify: true points it knows, misconceptions it does not hold.
   const j = ctx.profile.judge;
+  const m = modelOnPrompt(ctx.worldSeed, ctx.profile, w);
   let best = 0;
   let bestScore = -Infinity;
   refs.forEach((r, idx) => {
     let q = 0;
-    for (const pt of r.points) q += w.pointWeights[pt] ?? 0;
-    for (const mi of r.mis) q -= w.misWeights[mi] ?? 0;
+    for (const pt of r.points) if (m.known[pt]) q += w.pointWeights[pt] ?? 0;
+    for (const mi of r.mis) if (mi < m.believes.length && !m.believes[mi]) q -= w.misWeights[mi] ?? 0;
     const s = q / j.tau + j.noise * normalQuantile(ctx.u(30, idx));
     if (s > bestScore) {
       bestScore = s;
@@ -213,6 +219,14 @@ function judge(ctx: Ctx, protocol: 'alpaca_eval' | 'arena_hard', question: strin
       ].sort((x, z) => z.logprob - x.logprob);
       logprobs = [{ token, logprob: token === 'M' ? lpM : lpm, top: alts.slice(0, Math.max(0, Math.min(20, req.topLogprobs ?? 0))) }];
     }
+    // Asked to reason first (a judge inside a mixture): a short comparison, then the label alone on the last line.
+    if (/before you answer|write a short comparison/i.test(question) && (req.maxTokens === undefined || req.maxTokens >= 40)) {
+      const na = distinctClaims(a!.tokens);
+      const nb = distinctClaims(b!.tokens);
+      const why = `Output m makes ${na} substantive claims over ${a!.sentences} sentences; output M makes ${nb} over ${b!.sentences}. ${token === 'M' ? 'Output M' : 'Output m'} serves the instruction better.`;
+      return { text: `${why}
+${token}`, kind: 'judge' };
+    }
     return { text: token, logprobs, kind: 'judge' };
   }
 
@@ -224,6 +238,20 @@ function judge(ctx: Ctx, protocol: 'alpaca_eval' | 'arena_hard', question: strin
     `Assistant A makes ${na} substantive claims over ${a!.sentences} sentences; Assistant B makes ${nb} substantive claims over ${b!.sentences} sentences. ` +
     `${describe(verdict)}\n\nMy final verdict is ${verdictWords(verdict)}: [[${verdict}]]`;
   return { text, kind: 'judge' };
+}
+
+const CRITERIA: Record<string, string[]> = {
+  code: ['Correctness of the code on normal and edge cases', 'Complexity and efficiency', 'Clarity of the explanation'],
+  math: ['Correctness of every step and of the result', 'Rigor of the argument', 'Clear presentation'],
+  reasoning: ['Soundness of the logic', 'Whether all possibilities are considered', 'A clear conclusion'],
+  writing: ['Following the requested form and length', 'Style and tone', 'Originality'],
+  knowledge: ['Factual accuracy', 'Completeness of the key facts', 'Clarity for the intended reader'],
+  advice: ['Practical, actionable steps', 'Fit to the stated situation', 'Safety and caveats'],
+};
+
+function criteria(ctx: Ctx, question: string): SimAnswer {
+  const w = promptWorld(ctx.worldSeed, question);
+  return { text: CRITERIA[w.topic]!.map((c) => `- ${c}`).join('\n'), kind: 'answer' };
 }
 
 function distinctClaims(tokens: Array<{ key: number; item: number }>): number {

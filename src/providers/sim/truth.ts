@@ -2,7 +2,7 @@ import { findModel, type SearchSpace } from '../../config/space.js';
 import type { Mixture } from '../../config/mixture.js';
 import type { ValidationItem } from '../../eval/types.js';
 import { findTokens } from './_codec.js';
-import { aggregateFiller, aggregateProb, attention, modelOnPrompt, type ModelOnPrompt } from './_behavior.js';
+import { aggregateFiller, aggregateProb, attention, keepRate, modelOnPrompt, type ModelOnPrompt } from './_behavior.js';
 import { expectedAlpaca, expectedArena, perceivedQuality, type Protocol } from './_judge.js';
 import { PROFILES, type SimProfile } from './_profiles.js';
 import { countSentences } from './_text.js';
@@ -221,7 +221,7 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
       let L = c.logs.get(key);
       if (!L) {
         const m = mop(c, id);
-        const kp = agg.agg.keep * att;
+        const kp = keepRate(agg, c.world.kind) * att;
         const km = agg.agg.pass * att;
         L = { p: new Float64Array(J), m: new Float64Array(I) };
         for (let j = 0; j < J; j++) L.p[j] = Math.log(1 - m.pointProb[j]! * kp);
@@ -277,7 +277,7 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
           if (l === layers.length) {
             const att = attention(agg, n);
             const own = isMis ? aggM.ownMis[j]! : aggM.ownPoint[j]!;
-            const per = (isMis ? agg.agg.pass : agg.agg.keep) * att;
+            const per = (isMis ? agg.agg.pass : keepRate(agg, c.world.kind)) * att;
             let p = 0;
             for (let cnt = 0; cnt < len; cnt++) if (dist[cnt]! > 0) p += dist[cnt]! * mode(aggregateProb(own, per, cnt));
             (isMis ? mState : pState)[j] = p;
@@ -296,7 +296,7 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
               const prof = layerProfiles[l]![k]!;
               const m = layerMops[l]![k]!;
               const own = isMis ? m.ownMis[j]! : m.ownPoint[j]!;
-              const per = (isMis ? prof.agg.pass : prof.agg.keep) * attention(prof, n);
+              const per = (isMis ? prof.agg.pass : keepRate(prof, c.world.kind)) * attention(prof, n);
               const p = mode(aggregateProb(own, per, cnt));
               for (let copy = 0; copy < lm[k]![1]; copy++) sl = pbStep(sub, sl, p);
             }
