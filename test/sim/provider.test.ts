@@ -222,6 +222,11 @@ describe('sim judge', () => {
     expect(withPeers.text).toMatch(/\[\[B>>?A\]\]$/);
   });
 
+  it('a question that merely quotes "m" and "M" is answered, not judged', async () => {
+    const r = await ask('sim-dbrx-instruct', 'What is the difference between "m" and "M" in SI prefixes?');
+    expect(r.text.length).toBeGreaterThan(100);
+  });
+
   it('works through simComplete directly (the HTTP server shares it)', () => {
     const c = simComplete({ model: J, messages: [{ role: 'user', content: alpacaJudgePrompt(Q, 'A short answer.', 'Another short answer.') }], temperature: 0, logprobs: true, topLogprobs: 2 });
     expect(c.text).toMatch(/^[mM]$/);

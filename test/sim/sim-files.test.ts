@@ -5,7 +5,7 @@ import { loadMixture, loadSpace, modelsWithRole } from '../../src/config/index.j
 import { loadValidationSet } from '../../src/eval/validation-set.js';
 import { getProfile } from '../../src/providers/sim/index.js';
 import { writeSimFiles } from '../../src/providers/sim/sim-files.js';
-import { promptKind } from '../../src/providers/sim/_world.js';
+import { promptKey, promptKind } from '../../src/providers/sim/_world.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { ROOT } from '../helpers/cli.js';
 
@@ -28,6 +28,8 @@ describe('the offline default files', () => {
     expect(ah.every((i) => promptKind(i.prompt) === 'arena')).toBe(true);
     expect(new Set(items.map((i) => i.category)).size).toBeGreaterThanOrEqual(6);
     expect(new Set(items.map((i) => i.prompt)).size).toBe(100);
+    // Distinct prompt keys: no two prompts share hidden facts.
+    expect(new Set(items.map((i) => promptKey(i.prompt))).size).toBe(100);
   });
 
   it('sim.yaml: the six MoA proposers (maxCopies 3), Qwen1.5-110B as the searched aggregator, a cheap judge', () => {

@@ -55,16 +55,17 @@ describe('simTruth', () => {
 // Text-level Monte-Carlo: real calls through the in-process provider, a tiny engine, and judges written to
 // the protocols (AlpacaEval: both orders, preference from logprobs; Arena-Hard: two swapped games, strong
 // verdicts weight 3). The runs are pseudo-random but fixed, so this test is deterministic.
-// Tolerance: 0.04 in mean preference (4 win-rate points); the Monte-Carlo standard error is ≈ 0.01.
+// Tolerance: 0.04 in mean preference (4 win-rate points); the Monte-Carlo standard error is ≈ 0.01–0.015.
+// (Measured: differences 0.002, −0.005 and −0.0003; on all 100 prompts × 40 runs of the 3-layer mixture, 0.002.)
 describe('simTruth agrees with text-level Monte-Carlo', () => {
-  const sub = items.filter((_, i) => i % 5 === 0); // 10 AlpacaEval-style + 10 Arena-Hard-style prompts
+  const every = (k: number) => items.filter((_, i) => i % k === 0); // half AlpacaEval-, half Arena-Hard-style
   const p = createSimProvider({});
-  const cases: Array<[string, Mixture, number]> = [
-    ['single model', singleModelMixture(LLAMA), 40],
-    ['2 layers, repeated copies', uniformMixture({ [WIZ]: 2, [DBRX]: 1, [Q110]: 1 }, Q110), 25],
-    ['3 layers (the general chain)', uniformMixture({ [WIZ]: 1, [LLAMA]: 1, [DBRX]: 1 }, Q110, 3), 15],
+  const cases: Array<[string, Mixture, number, ValidationItem[]]> = [
+    ['single model', singleModelMixture(LLAMA), 40, every(5)],
+    ['2 layers, repeated copies', uniformMixture({ [WIZ]: 2, [DBRX]: 1, [Q110]: 1 }, Q110), 25, every(5)],
+    ['3 layers (the general chain)', uniformMixture({ [WIZ]: 1, [LLAMA]: 1, [DBRX]: 1 }, Q110, 3), 12, every(2)],
   ];
-  for (const [name, mix, reps] of cases) {
+  for (const [name, mix, reps, sub] of cases) {
     it(name, async () => {
       const truth = createTruthOracle({ space, items: sub })(mix);
       const mc = await monteCarlo(p, space, mix, sub, reps);

@@ -28,6 +28,8 @@ export interface ModelOnPrompt {
   ownMis: Float64Array;
   /** Filler sentences of a proposer answer. */
   filler: number;
+  /** Number of points the model knows. */
+  nKnown: number;
   /** Target sentence count before subtracting stated points (verbosity of this model on this prompt). */
   target: number;
 }
@@ -68,7 +70,7 @@ export function modelOnPrompt(worldSeed: number, p: SimProfile, w: PromptWorld):
   const jitter = 0.8 + 0.4 * latentUniform(worldSeed, mh, w.key, 3, 0);
   const target = (chars * LENGTH_SCALE * jitter) / CHARS_PER_SENTENCE;
   const filler = Math.max(1, Math.round(target - nKnown * p.recall) - 2);
-  const r: ModelOnPrompt = { known, believes, pointProb, misProb, ownPoint, ownMis, filler, target };
+  const r: ModelOnPrompt = { known, believes, pointProb, misProb, ownPoint, ownMis, filler, nKnown, target };
   if (byPrompt.size > 20_000) byPrompt.clear();
   byPrompt.set(ck, r);
   return r;
@@ -90,7 +92,7 @@ export function keepRate(p: SimProfile, kind: PromptWorld['kind']): number {
 
 /** Filler sentences of an aggregated answer built from n references (aggregates grow with n). */
 export function aggregateFiller(p: SimProfile, m: ModelOnPrompt, n: number): number {
-  return Math.max(1, Math.round(m.target * (1 + p.agg.growth * Math.log2(1 + n)) - m.known.reduce((a, b) => a + b, 0) * p.agg.own) - 2);
+  return Math.max(1, Math.round(m.target * (1 + p.agg.growth * Math.log2(1 + n)) - m.nKnown * p.agg.own) - 2);
 }
 
 /** P(state) of an item an aggregator sees in c of its references, given its own rate. */

@@ -18,9 +18,10 @@ export type Protocol = 'alpaca_eval' | 'arena_hard';
 
 export function detectProtocol(text: string): Protocol | undefined {
   if (text.includes('[[A>>B]]')) return 'arena_hard';
-  // AlpacaEval: the outputs are labelled m and M and the judge is asked to name one.
-  if (/["'`]m["'`]/.test(text) && /["'`]M["'`]/.test(text)) return 'alpaca_eval';
-  if (/\bm or M\b|\bM or m\b/.test(text)) return 'alpaca_eval';
+  // AlpacaEval: the outputs are labelled m and M and the judge is asked to name one (a question that merely
+  // quotes "m" and "M" is not a judge prompt: it must also speak of outputs, models or identifiers).
+  const labelled = (/["'`]m["'`]/.test(text) && /["'`]M["'`]/.test(text)) || /\bm or M\b|\bM or m\b/.test(text);
+  if (labelled && /\b(outputs?|models?|identifiers?)\b/i.test(text)) return 'alpaca_eval';
   return undefined;
 }
 

@@ -58,12 +58,17 @@ const DMAX = 1000;
 
 interface ItemCtx {
   world: PromptWorld;
+  /** Lattice steps of the perceived quality: w_j + λ per point, v_i − λ (downwards) per misconception. */
+  pointSteps: Int32Array;
+  misSteps: Int32Array;
+  lo: number;
+  size: number;
   source: string;
   protocol: Protocol;
   refQuality: number;
   models: Map<string, ModelOnPrompt>;
   /** log(1 − π·κ) per (aggregator, n, model) for points and misconceptions (the 2-layer fast path). */
-  logs: Map<string, { p: Float64Array; m: Float64Array }>;
+  logs: Map<number, { p: Float64Array; m: Float64Array }>;
 }
 
 /** A reusable oracle: precomputes per prompt, per model and per judge once; each call is cheap arithmetic. */
@@ -101,8 +106,16 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
 
   const ctxs: ItemCtx[] = items.map((it) => {
     const world = promptWorld(worldSeed, it.prompt);
+    const pointSteps = Int32Array.from(world.pointWeights, (w) => w + lambda);
+    const misSteps = Int32Array.from(world.misWeights, (v) => v - lambda);
+    const hi = pointSteps.reduce((a, b) => a + b, 0);
+    const lo = -misSteps.reduce((a, b) => a + b, 0);
     return {
       world,
+      pointSteps,
+      misSteps,
+      lo,
+      size: hi - lo + 1,
       source: it.source,
       protocol: protocolSetting === 'auto' ? (it.source === 'alpaca_eval' ? 'alpaca_eval' : 'arena_hard') : protocolSetting,
       refQuality: referenceQuality(worldSeed, it.reference, lambda),
@@ -118,6 +131,14 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
   };
 
   const sources = [...new Set(items.map((i) => i.source))];
+  const modelIdx = new Map<string, number>();
+  const modelIndex = (id: string) => {
+    let k = modelIdx.get(id);
+    if (k === undefined) modelIdx.set(id, (k = modelIdx.size));
+    return k;
+  };
+  const lpBuf = new Float64Array(64);
+  const lmBuf = new Float64Array(64);
   const hot = temperature > 0;
   const dp = new Float64Array(4096);
 
@@ -149,49 +170,8 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
         if (layers.length === 1 && hot && !summarizer && !opts.forceChain) twoLayerFast(c, layers[0]!, mixture.aggregator, agg, aggM, nLast, pState, mState);
         else chain(c, layers, agg, aggM, summarizer, pState, mState);
       }
-      // Distribution of the perceived quality on the integer lattice.
-      let lo = 0;
-      let hi = 0;
-      for (let j = 0; j < J; j++) hi += w.pointWeights[j]! + lambda;
-      for (let i = 0; i < I; i++) lo += lambda - w.misWeights[i]!;
-      const size = hi - lo + 1;
-      dp.fill(0, 0, size);
-      let a = -lo; // index of value 0
-      let b = -lo;
-      dp[a] = 1;
-      for (let j = 0; j < J; j++) {
-        const step = w.pointWeights[j]! + lambda;
-        const p = pState[j]!;
-        if (p <= 0) continue;
-        const q = 1 - p;
-        for (let s = b; s >= a; s--) {
-          dp[s + step] += p * dp[s]!;
-          dp[s] *= q;
-        }
-        b += step;
-      }
-      for (let i = 0; i < I; i++) {
-        const step = w.misWeights[i]! - lambda; // moves down
-        const p = mState[i]!;
-        if (p <= 0) continue;
-        const q = 1 - p;
-        for (let s = a; s <= b; s++) {
-          dp[s - step] += p * dp[s]!;
-          dp[s] *= q;
-        }
-        a -= step;
-      }
-      const shift = lambda * (filler + 2) - c.refQuality + lo; // value of index s is s + lo
-      const table = tables[c.protocol];
-      let e = 0;
-      for (let s = a; s <= b; s++) {
-        const m = dp[s]!;
-        if (m === 0) continue;
-        let d = s + shift;
-        if (d < -DMAX) d = -DMAX;
-        else if (d > DMAX) d = DMAX;
-        e += m * table[d + DMAX]!;
-      }
+      const shift = lambda * (filler + 2) - c.refQuality;
+      const e = expectedPreference(c.pointSteps, pState, c.misSteps, mState, c.lo, c.size, tables[c.protocol], shift, dp);
       perItem[k] = e;
     }
     return summarize(perItem);
@@ -213,13 +193,14 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
   function twoLayerFast(c: ItemCtx, layer: Array<[string, number]>, aggId: string, agg: SimProfile, aggM: ModelOnPrompt, n: number, pState: Float64Array, mState: Float64Array) {
     const J = c.world.pointWeights.length;
     const I = c.world.misWeights.length;
-    const att = attention(agg, n);
-    const lp = new Float64Array(J);
-    const lm = new Float64Array(I);
+    lpBuf.fill(0, 0, J);
+    lmBuf.fill(0, 0, I);
+    const aggIdx = modelIndex(aggId);
     for (const [id, copies] of layer) {
-      const key = `${aggId}|${n}|${id}`;
+      const key = (aggIdx * 4096 + n) * 4096 + modelIndex(id);
       let L = c.logs.get(key);
       if (!L) {
+        const att = attention(agg, n);
         const m = mop(c, id);
         const kp = keepRate(agg, c.world.kind) * att;
         const km = agg.agg.pass * att;
@@ -228,11 +209,15 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
         for (let i = 0; i < I; i++) L.m[i] = Math.log(1 - m.misProb[i]! * km);
         c.logs.set(key, L);
       }
-      for (let j = 0; j < J; j++) lp[j] += copies * L.p[j]!;
-      for (let i = 0; i < I; i++) lm[i] += copies * L.m[i]!;
+      const lp = L.p;
+      const lm = L.m;
+      for (let j = 0; j < J; j++) lpBuf[j] += copies * lp[j]!;
+      for (let i = 0; i < I; i++) lmBuf[i] += copies * lm[i]!;
     }
-    for (let j = 0; j < J; j++) pState[j] = 1 - (1 - aggM.ownPoint[j]!) * Math.exp(lp[j]!);
-    for (let i = 0; i < I; i++) mState[i] = 1 - (1 - aggM.ownMis[i]!) * Math.exp(lm[i]!);
+    const op = aggM.ownPoint;
+    const om = aggM.ownMis;
+    for (let j = 0; j < J; j++) pState[j] = 1 - (1 - op[j]!) * Math.exp(lpBuf[j]!);
+    for (let i = 0; i < I; i++) mState[i] = 1 - (1 - om[i]!) * Math.exp(lmBuf[i]!);
   }
 
   /**
@@ -319,6 +304,62 @@ function pbStep(d: Float64Array, len: number, p: number): number {
   for (let k = len - 1; k >= 1; k--) d[k] = d[k]! * q + d[k - 1]! * p;
   d[0] = d[0]! * q;
   return len + 1;
+}
+
+/**
+ * E[table(Q − Q_ref)] where Q = Σ_j pointSteps_j·X_j − Σ_i misSteps_i·Y_i + shift + Q_ref, X, Y independent
+ * Bernoulli: the exact distribution by an in-place convolution DP on the integer lattice.
+ */
+function expectedPreference(
+  pointSteps: Int32Array,
+  pState: Float64Array,
+  misSteps: Int32Array,
+  mState: Float64Array,
+  lo: number,
+  size: number,
+  table: Float64Array,
+  shift: number,
+  dp: Float64Array,
+): number {
+  dp.fill(0, 0, size);
+  let a = -lo; // index of value 0; the value of index s is s + lo
+  let b = a;
+  dp[a] = 1;
+  for (let j = 0; j < pointSteps.length; j++) {
+    const step = pointSteps[j]!;
+    const p = pState[j]!;
+    if (p <= 1e-15) continue;
+    const q = 1 - p;
+    for (let s = b; s >= a; s--) {
+      const v = dp[s]!;
+      dp[s + step] += p * v;
+      dp[s] = q * v;
+    }
+    b += step;
+  }
+  for (let i = 0; i < misSteps.length; i++) {
+    const step = misSteps[i]!;
+    const p = mState[i]!;
+    if (p <= 1e-15) continue;
+    const q = 1 - p;
+    for (let s = a; s <= b; s++) {
+      const v = dp[s]!;
+      dp[s - step] += p * v;
+      dp[s] = q * v;
+    }
+    a -= step;
+  }
+  const off = shift + lo + DMAX;
+  let e = 0;
+  for (let s = a; s <= b; s++) {
+    const m = dp[s]!;
+    if (m === 0) continue;
+    let d = s + off;
+    if (d < 0) d = 0;
+    else if (d > 2 * DMAX) d = 2 * DMAX;
+    e += m * table[d]!;
+  }
+  return e;
 }
 
 const refCache = new Map<string, number>();

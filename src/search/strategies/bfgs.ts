@@ -20,33 +20,29 @@ function halton(index: number, base: number): number {
 
 /** How many space-filling points follow the all-models-once mixture. */
 export function spaceFillingCount(dims: SearchDims): number {
-  return (dims.proposers.length <= 8 ? 4 : 6) + (dims.aggregators.length - 1);
+  return (dims.proposers.length <= 8 ? 6 : 6) + (dims.aggregators.length - 1);
 }
 
 /**
- * Initial design: every proposer once (under the first aggregator), then space-filling mixtures from a Halton
- * sequence with a seeded random shift (Cranley–Patterson rotation). Uniform counts would put nearly every point
- * among big mixtures (in 12 dimensions the mean is 18 copies), so design point k keeps each model with probability
- * p_k, spread from sparse to dense over the design, and draws its count from a second Halton coordinate.
- * Aggregators take turns. Depends on the seed only.
+ * Initial design: every proposer once under each aggregator in turn, then a Halton sequence with a seeded random
+ * shift (Cranley–Patterson rotation), rounded to counts. Depends on the seed only.
  */
 export function initialDesign(dims: SearchDims, seed: number): Point[] {
   const d = dims.proposers.length;
   const out: Point[] = [{ counts: dims.proposers.map(() => 1), agg: 0 }];
   const seen = new Set(out.map(pointKey));
   const rand = mulberry32(seedFor(seed, 0xd5));
-  const shift = Array.from({ length: 2 * d }, () => rand());
-  const k = spaceFillingCount(dims);
-  for (let i = 1; out.length < 1 + k && i < 10_000; i++) {
-    const u = (j: number) => (halton(i, PRIMES[j % PRIMES.length]!) + shift[j]!) % 1;
-    const p = (out.length - 0.5) / k; // design point 1..k: keep-probability from sparse to dense
-    const pt: Point = {
-      counts: dims.proposers.map((m, j) => (u(j) < p ? 1 + Math.min(m.max - 1, Math.floor(u(d + j) * m.max)) : 0)),
+  const shift = Array.from({ length: d + 1 }, () => rand());
+  const want = 1 + spaceFillingCount(dims);
+  for (let i = 1; out.length < want && i < 10_000; i++) {
+    const u = (k: number) => (halton(i, PRIMES[k % PRIMES.length]!) + shift[k]!) % 1;
+    const p: Point = {
+      counts: dims.proposers.map((m, k) => Math.min(m.max, Math.floor(u(k) * (m.max + 1)))),
       agg: out.length % dims.aggregators.length,
     };
-    if (totalCount(pt) === 0 || seen.has(pointKey(pt))) continue;
-    seen.add(pointKey(pt));
-    out.push(pt);
+    if (totalCount(p) === 0 || seen.has(pointKey(p))) continue;
+    seen.add(pointKey(p));
+    out.push(p);
   }
   return out;
 }
@@ -121,11 +117,7 @@ export const bfgsStrategy: Strategy = {
         .sort((a, b) => b.m - a.m)
         .slice(0, 3)
         .map(({ o }) => o.point.counts.map((c, i) => c / dims.proposers[i]!.max));
-      // Random starts at varied sparsity, like the design: uniform starts would all sit among big mixtures.
-      for (let r = 0; starts.length < 6; r++) {
-        const keep = (r + 1) / 4;
-        starts.push(Array.from({ length: d }, () => (rand() < keep ? rand() : 0)));
-      }
+      while (starts.length < 6) starts.push(Array.from({ length: d }, () => rand()));
       for (const u0 of starts) {
         const z0 = u0.map((u) => logit(Math.min(0.95, Math.max(0.05, u))));
         const oneHot = dims.aggregators.length > 1 ? dims.aggregators.map((_, a) => (a === agg ? 1 : 0)) : [];
