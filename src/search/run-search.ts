@@ -155,7 +155,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
     study = store.updateStudy(opts.studyName, {
       state: 'RUNNING',
       stopped: undefined,
-      config: { ...existing.config, budget: opts.config.budget, maxEvals: opts.config.maxEvals },
+      config: { ...existing.config, budget: opts.config.budget, maxEvals: opts.config.maxEvals ?? existing.config.maxEvals },
     });
   } else {
     if (existing) throw new InputError(`study "${opts.studyName}" exists already: add --resume to continue it, or choose another --study`, { field: '--study' });

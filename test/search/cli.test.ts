@@ -40,8 +40,9 @@ describe('moa-search --budget (CLI)', () => {
     expect(j.best.costPerQuery).toBeGreaterThan(0);
     expect(j.best.tflopsPerQuery).toBeGreaterThan(0);
     // The best mixture is a valid mixture file for the sim space.
-    const m = loadMixture(JSON.stringify(j.best.mixture), loadSpace(join(ROOT, 'search-spaces/sim.yaml')));
-    expect(m.aggregator).toBe('Qwen/Qwen1.5-110B-Chat');
+    const simSpace = loadSpace(join(ROOT, 'search-spaces/sim.yaml'));
+    const m = loadMixture(JSON.stringify(j.best.mixture), simSpace);
+    expect(simSpace.search.aggregators).toContain(m.aggregator);
     expect(j.report).toBe(join(out, 'report.html'));
     expect(existsSync(j.report)).toBe(true);
     // The study is in the database with its trials: references plus at most 4 search trials.

@@ -20,7 +20,7 @@ function halton(index: number, base: number): number {
 
 /** How many space-filling points follow the all-models-once mixture. */
 export function spaceFillingCount(dims: SearchDims): number {
-  return (dims.proposers.length <= 8 ? 6 : 6) + (dims.aggregators.length - 1);
+  return (dims.proposers.length <= 8 ? 4 : 6) + (dims.aggregators.length - 1);
 }
 
 /**
