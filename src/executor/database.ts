@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { InputError } from '../config/input-error.js';
 
 export type DB = Database.Database;
 
@@ -17,10 +18,20 @@ export function openDatabase(path: string): DB {
   const memory = path === ':memory:';
   const file = memory ? path : resolve(path);
   if (!memory) mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  // Switching to WAL takes a lock; two processes opening a new file at once may collide, so retry.
-  withBusyRetry(() => db.pragma('journal_mode = WAL'));
+  let db: DB | undefined;
+  try {
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Switching to WAL takes a lock; two processes opening a new file at once may collide, so retry.
+    withBusyRetry(() => db!.pragma('journal_mode = WAL'));
+  } catch (e) {
+    db?.close();
+    // A path that cannot be a database (a directory, a YAML file, ...) is the user's input, not a crash.
+    const code = (e as { code?: string }).code ?? '';
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code === 'SQLITE_CANTOPEN')
+      throw new InputError(`cannot be opened as a moa-search database: ${(e as Error).message} (${code})`, { file, field: '--db' });
+    throw e;
+  }
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   ensureCacheSchema(db);

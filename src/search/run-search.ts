@@ -107,7 +107,14 @@ class SpendRecorder implements Executor {
   ) {
     this.booked = inner.spend().total;
   }
+  private lastYield = Date.now();
   async generate(req: GenerationRequest, opts?: GenerateOptions): Promise<GenerationResult> {
+    // An in-process provider resolves in microtasks and never lets the event loop turn: Ctrl-C (a macrotask)
+    // would wait for the whole search. Yield now and then so signals and the progress line get their turn.
+    if (Date.now() - this.lastYield > 50) {
+      await new Promise<void>((r) => setImmediate(r));
+      this.lastYield = Date.now();
+    }
     try {
       return await this.inner.generate(req, opts);
     } finally {
@@ -142,15 +149,14 @@ const isAbort = (signal?: AbortSignal) => !!signal?.aborted;
  * nothing the next suggestion depends on lives only in memory.
  */
 export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
-  const { space, items, db, signal } = opts;
-  const emit = opts.onEvent ?? (() => {});
   // Every in-flight call listens on the signal: many listeners are expected, not a leak.
-  if (signal) setMaxListeners(0, signal);
-  const store = new StudyStore(db);
+  if (opts.signal) setMaxListeners(0, opts.signal);
+  const store = new StudyStore(opts.db);
   let study: StudyRecord;
   const existing = store.getStudy(opts.studyName);
   if (opts.resume) {
     if (!existing) throw new InputError(`no study named "${opts.studyName}" to resume`, { field: '--study' });
+    store.claim(existing.name); // before touching it: another live process may be running it
     // The stored configuration wins, except the budget and max-evals, which a user may raise to continue further.
     study = store.updateStudy(opts.studyName, {
       state: 'RUNNING',
@@ -160,7 +166,19 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   } else {
     if (existing) throw new InputError(`study "${opts.studyName}" exists already: add --resume to continue it, or choose another --study`, { field: '--study' });
     study = store.createStudy(opts.studyName, opts.config);
+    store.claim(study.name);
   }
+  try {
+    return await runClaimed(opts, store, study);
+  } finally {
+    store.release(study.name);
+  }
+}
+
+async function runClaimed(opts: SearchOptions, store: StudyStore, claimed: StudyRecord): Promise<SearchOutcome> {
+  const { space, items, db, signal } = opts;
+  const emit = opts.onEvent ?? (() => {});
+  let study = claimed;
   const config = study.config;
   const dims: SearchDims = searchDims(space);
   const strategyName = config.strategy as StrategyName;
@@ -294,6 +312,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
         stopDetail = `${searchDone} search trials evaluated (--max-evals ${config.maxEvals})`;
         break;
       }
+      await new Promise<void>((r) => setImmediate(r)); // let a pending Ctrl-C in before choosing the next trial
       const s = strategy.suggest(trials, { dims, seed: config.seed, inner: config.inner ?? 'bfgs' });
       if (!s) {
         stopped = 'converged';

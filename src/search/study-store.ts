@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MixtureFile } from '../config/mixture.js';
 import type { StudyConfig, StudyRecord, TrialKind, TrialRecord, TrialState } from './types.js';
@@ -88,6 +89,16 @@ interface TrialRow {
 
 const now = () => new Date().toISOString();
 
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
+  }
+}
+
 function toStudy(r: StudyRow): StudyRecord {
   const s: StudyRecord = {
     name: r.name,
@@ -126,7 +137,34 @@ function toTrial(r: TrialRow): TrialRecord {
 export class StudyStore {
   constructor(private readonly db: BetterSqlite3.Database) {
     // A read-only connection (reports) finds the tables there already, and may not create them.
-    if (!db.readonly) db.exec(SCHEMA);
+    if (!db.readonly) {
+      db.exec(SCHEMA);
+      const cols = (db.prepare('PRAGMA table_info(search_studies)').all() as Array<{ name: string }>).map((c) => c.name);
+      if (!cols.includes('owner')) db.exec('ALTER TABLE search_studies ADD COLUMN owner TEXT');
+    }
+  }
+
+  /**
+   * Mark the study as run by this process, refusing when another live process on this machine runs it: two
+   * processes appending trials to one study would each plan without the other's results. A killed owner's
+   * claim is stale (its pid is gone) and is taken over.
+   */
+  claim(name: string): void {
+    const me = `${hostname()}:${process.pid}`;
+    const run = this.db.transaction(() => {
+      const row = this.db.prepare('SELECT owner FROM search_studies WHERE name = ?').get(name) as { owner: string | null } | undefined;
+      if (!row) throw new StudyError(name, 'not found');
+      if (row.owner && row.owner !== me) {
+        const [host, pid] = [row.owner.slice(0, row.owner.lastIndexOf(':')), Number(row.owner.slice(row.owner.lastIndexOf(':') + 1))];
+        if (host === hostname() && processAlive(pid)) throw new StudyError(name, `is being run by process ${pid}; wait for it or stop it first`);
+      }
+      this.db.prepare('UPDATE search_studies SET owner = ? WHERE name = ?').run(me, name);
+    });
+    run.immediate();
+  }
+
+  release(name: string): void {
+    this.db.prepare('UPDATE search_studies SET owner = NULL WHERE name = ? AND owner = ?').run(name, `${hostname()}:${process.pid}`);
   }
 
   createStudy(name: string, config: StudyConfig): StudyRecord {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -12,8 +12,17 @@ const TSX_LOADER = pathToFileURL(createRequire(resolve(ROOT, 'package.json')).re
 /** A fake key in the shape of a real one: if it shows up anywhere but the Authorization header, it leaked. */
 export const FAKE_KEY = 'sk-test-abcdefghijklmnopqrstuvwxyz';
 
+const made: string[] = [];
+
+/** A fresh directory under the OS temp dir; `removeTempDirs` (in an afterAll) deletes them all. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Every byte under a directory (the database, its WAL and shm files), as latin1 so any byte sequence matches. */

@@ -1,6 +1,6 @@
 // `moa-search --help` and every subcommand's help work, and help loads none of the heavy modules: the command
 // files only declare options, their actions import the implementations lazily.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +14,7 @@ import { registerSearch } from '../../src/cli/commands/search.js';
 import { registerServe } from '../../src/cli/commands/serve.js';
 import { registerSim } from '../../src/cli/commands/sim.js';
 import { registerValidation } from '../../src/cli/commands/validation.js';
-import { runCliIn, tempDir } from './_fixtures.js';
+import { removeTempDirs, runCliIn, tempDir } from './_fixtures.js';
 
 /** Packages and project folders that `--help` must not load (SQLite, the SDK, charts, optimizers, schemas). */
 const HEAVY = /node_modules\/(better-sqlite3|openai|vega|vega-lite|ml-matrix|fmin|zod|yaml)\/|\/src\/(executor|providers|eval|moa|search|report|server|cost)\//;
@@ -32,6 +32,8 @@ function allCommands(): Command[] {
   walk(program);
   return out;
 }
+
+afterAll(removeTempDirs);
 
 describe('help', () => {
   it('`moa-search --help` exits 0, lists every command, and loads no heavy module', async () => {

@@ -11,7 +11,7 @@ import { createSimProvider } from '../../src/providers/sim/index.js';
 import type { ChatProvider, ProviderRequest } from '../../src/providers/types.js';
 import { ROOT } from '../helpers/cli.js';
 import { startOpenAIServer, type FakeReply, type FakeServer } from '../helpers/openai-server.js';
-import { FAKE_KEY, bytesUnder, linesOf, runCliIn, tempDir } from './_fixtures.js';
+import { FAKE_KEY, bytesUnder, linesOf, removeTempDirs, runCliIn, tempDir } from './_fixtures.js';
 
 const JUDGE_KEY_ENV = 'MOA_ACCEPTANCE_JUDGE_KEY';
 const Q110 = 'Qwen/Qwen1.5-110B-Chat';
@@ -235,6 +235,8 @@ describe('issue 4 acceptance: eval through the CLI over a sim-backed endpoint', 
     expect(server.count()).toBe(0);
   });
 });
+
+afterAll(removeTempDirs);
 
 const SHARED = resolve(ROOT, '../shared/data');
 const shared = (p: string) => resolve(SHARED, p);

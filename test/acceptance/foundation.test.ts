@@ -1,11 +1,11 @@
 // Issue 2 ("Foundation"), its "Done when" bullets checked through the real CLI (a tsx subprocess)
 // against a loopback chat-completions server whose request count is the proof.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
-import { FAKE_KEY, bytesUnder, linesOf, runCliIn, tempDir } from './_fixtures.js';
+import { FAKE_KEY, bytesUnder, linesOf, removeTempDirs, runCliIn, tempDir } from './_fixtures.js';
 
 const KEY_ENV = 'MOA_ACCEPTANCE_KEY';
 
@@ -35,6 +35,7 @@ describe('issue 2 acceptance: ask, the cache and bad input through the CLI', () 
   });
   afterAll(async () => {
     await server?.close();
+    removeTempDirs();
   });
 
   it('running the same ask twice: the second makes 0 provider calls; cache stats shows the hits; the key goes nowhere but the endpoint', async () => {
@@ -113,6 +114,12 @@ describe('issue 2 acceptance: ask, the cache and bad input through the CLI', () 
       const db = join(home, 'x.sqlite');
       return { c, home, db, result: runCliIn(home, ['ask', ...c.args, '--db', db, 'hello'], { ...env, ...c.env }) };
     });
+    // A --db that is not a database (here: a YAML file) is bad input too, and the file is left as it was.
+    const notDbHome = join(dir, 'bad-db');
+    mkdirSync(notDbHome);
+    const notDb = join(notDbHome, 'notes.yaml');
+    writeFileSync(notDb, 'just: some yaml\n');
+    const notDbRun = runCliIn(notDbHome, ['ask', '--space', space, '--mixture', ok, '--db', notDb, 'hello'], env);
     for (const { c, home, db, result } of runs) {
       const r = await result;
       expect(r.code, c.name).toBe(2);
@@ -124,6 +131,11 @@ describe('issue 2 acceptance: ask, the cache and bad input through the CLI', () 
       // Not the database, not runs/, nothing at all in the working directory.
       expect(readdirSync(home), c.name).toEqual([]);
     }
+    const r = await notDbRun;
+    expect(r.code).toBe(2);
+    expect(linesOf(r.stderr)).toEqual([expect.stringMatching(/^moa-search: .*notes\.yaml \(--db\): cannot be opened as a moa-search database/)]);
+    expect(readdirSync(notDbHome)).toEqual(['notes.yaml']);
+    expect(readFileSync(notDb, 'utf8')).toBe('just: some yaml\n');
     expect(server.count()).toBe(0);
   });
 

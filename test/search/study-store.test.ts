@@ -65,3 +65,22 @@ describe('StudyStore', () => {
     expect(store.updateStudy('s', { stopped: undefined }).stopped).toBeUndefined();
   });
 });
+
+describe('StudyStore.claim', () => {
+  it('refuses a study another live process runs, and takes over a dead owner', async () => {
+    const { hostname } = await import('node:os');
+    const db = new Database(':memory:');
+    const store = new StudyStore(db);
+    store.createStudy('c', config);
+    store.claim('c');
+    store.claim('c'); // the same process may claim again
+    // A live other process (our parent) owns it: refused.
+    db.prepare('UPDATE search_studies SET owner = ? WHERE name = ?').run(`${hostname()}:${process.ppid}`, 'c');
+    expect(() => store.claim('c')).toThrow(/is being run by process/);
+    // A dead owner (kill -9): taken over.
+    db.prepare('UPDATE search_studies SET owner = ? WHERE name = ?').run(`${hostname()}:999999999`, 'c');
+    store.claim('c');
+    store.release('c');
+    expect((db.prepare('SELECT owner FROM search_studies').get() as { owner: string | null }).owner).toBeNull();
+  });
+});
