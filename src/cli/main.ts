@@ -28,6 +28,13 @@ registerPareto(program);
 registerServe(program);
 registerCache(program);
 
+// `search` is the default command, so commander would hand a mistyped command name to it as a stray argument.
+const first = process.argv[2];
+if (first !== undefined && !first.startsWith('-') && !program.commands.some((c) => c.name() === first || c.aliases().includes(first)) && first !== 'help') {
+  process.stderr.write(`moa-search: error: unknown command '${first}' (run with --help for the list of commands)\n`);
+  process.exit(2);
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -29,5 +29,14 @@ export function readStudy(db: BetterSqlite3.Database, studyName: string): { stud
 export function openStudyDatabase(dbPath: string): BetterSqlite3.Database {
   const file = resolve(dbPath);
   if (!existsSync(file)) throw new InputError('database not found', { file, field: '--db' });
-  return new Database(file, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  // Not opened read-only: a read-only connection cannot checkpoint, so it would leave -wal/-shm files behind.
+  // Nothing here writes to the database.
+  const db = new Database(file, { fileMustExist: true, timeout: 10_000 });
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (e) {
+    db.close();
+    throw new InputError(`cannot be opened as a moa-search database: ${(e as Error).message}`, { file, field: '--db' });
+  }
+  return db;
 }

@@ -64,3 +64,25 @@ describe('help', () => {
     }
   });
 });
+
+describe('usage errors', () => {
+  it('a mistyped command is an unknown command (exit 2), not a stray argument of the default search', async () => {
+    const dir = tempDir('moa-accept-help-');
+    const r = await runCliIn(dir, ['evl']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining("unknown command 'evl'")]);
+  });
+
+  it('report and pareto on a file that is not a database: exit 2 naming --db, nothing left beside it', async () => {
+    const dir = tempDir('moa-accept-help-');
+    const notes = join(dir, 'notes.yaml');
+    writeFileSync(notes, 'a: 1\n');
+    for (const cmd of ['report', 'pareto']) {
+      const r = await runCliIn(dir, [cmd, 'some-study', '--db', notes]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/notes\.yaml \(--db\): cannot be opened as a moa-search database/);
+    }
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(dir)).toEqual(['notes.yaml']);
+  });
+});
