@@ -60,6 +60,7 @@ export async function evaluateMixture(opts: EvaluateOptions): Promise<EvalResult
   let next = 0;
   let done = 0;
   let stop: unknown;
+  let firstFailure: string | undefined;
 
   const evaluateOne = async (idx: number): Promise<void> => {
     const item = items[idx]!;
@@ -71,6 +72,7 @@ export async function evaluateMixture(opts: EvaluateOptions): Promise<EvalResult
       if (e.reason === 'budget') throw e.cause instanceof BudgetExceeded ? e.cause : e;
       if (e.reason === 'aborted') throw e;
       runs[idx] = { text: '', finishReason: 'error', calls: e.calls, wallMs: 0 };
+      firstFailure ??= e.message;
     }
     const r = run ?? runs[idx]!;
     runs[idx] = r;
@@ -118,6 +120,8 @@ export async function evaluateMixture(opts: EvaluateOptions): Promise<EvalResult
   // Wait for every worker before throwing, so no call is left running against an executor the caller may close.
   await Promise.all(Array.from({ length: workers }, worker));
   if (stop !== undefined) throw stop;
+  // Some failed generations are losses, counted; all of them failing is a broken endpoint, not a score of 0.
+  if (items.length > 0 && outcomes.every((o) => o.generationFailed)) throw new EvaluationFailed(items.length, firstFailure ?? 'unknown error');
 
   const scores = scoreOutcomes(outcomes, opts.bootstrap);
   const lcFit = lengthControlledWinRates(new Map([['mixture', outcomes]])).get('mixture');
@@ -140,4 +144,15 @@ export async function evaluateMixture(opts: EvaluateOptions): Promise<EvalResult
   };
   if (lcFit) result.lc = lcFit.lc;
   return result;
+}
+
+/** Every generation of an evaluation failed after retries: the mixture could not be run at all. */
+export class EvaluationFailed extends Error {
+  override readonly name = 'EvaluationFailed';
+  constructor(
+    readonly prompts: number,
+    readonly firstError: string,
+  ) {
+    super(`all ${prompts} generations failed after retries; first error: ${firstError}`);
+  }
 }

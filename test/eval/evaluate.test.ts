@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSpace, singleModelMixture, uniformMixture } from '../../src/config/index.js';
 import { BudgetExceeded, openExecutor, type CachingExecutor } from '../../src/executor/index.js';
-import { evaluateMixture, loadValidationSet } from '../../src/eval/index.js';
+import { EvaluationFailed, evaluateMixture, loadValidationSet } from '../../src/eval/index.js';
 import type { EvalResult, ValidationItem } from '../../src/eval/types.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
@@ -148,6 +148,17 @@ describe('failures are counted, never silent (loopback server)', () => {
     // The failed prompt was never judged: 3 judged prompts, one of them retried.
     expect(server.count('J')).toBe(4);
     expect(result.bySource.alpaca_eval!.winRate).toBeCloseTo((100 * (1 + 0 + 1 + 0.5)) / 4, 10);
+  });
+
+  it('every generation failing is an error naming the cause, not a score of 0', async () => {
+    const items: ValidationItem[] = ['FAIL one', 'FAIL two'].map((p, i) => ({ id: `f${i}`, source: 'alpaca_eval', prompt: p, reference: 'REFERENCE' }));
+    const space = parseSpace(
+      `providers:\n  local: { baseURL: "${server.url}", keyless: true, maxRetries: 0 }\nmodels:\n  - { id: G, provider: local, price: { input: 1, output: 2 } }\n  - { id: J, provider: local, price: { input: 1, output: 1 }, roles: [judge] }\njudge: { model: J }\n`,
+      join(dir, 'loop2.yaml'),
+    );
+    const err = await evaluateMixture({ mixture: singleModelMixture('G'), space, items, executor }).catch((e) => e);
+    expect(err).toBeInstanceOf(EvaluationFailed);
+    expect(err.message).toMatch(/all 2 generations failed after retries; first error: .*400/);
   });
 });
 
