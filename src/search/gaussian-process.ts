@@ -45,7 +45,7 @@ export interface PosteriorWithGradient extends Posterior {
 const SQRT5 = Math.sqrt(5);
 
 // Weak priors on log-hyperparameters (standardized targets, inputs in [0, 1]).
-const PRIOR = { logLen: { mu: Math.log(Number(process.env.GPL ?? 1.0)), sd: 1.0 }, logSig: { mu: 0, sd: 1.0 }, logNug: { mu: Math.log(1e-2), sd: 2.0 } };
+const PRIOR = { logLen: { mu: Math.log(1.0), sd: 1.0 }, logSig: { mu: 0, sd: 1.0 }, logNug: { mu: Math.log(1e-2), sd: 2.0 } };
 const BOUNDS = { logLen: [Math.log(0.03), Math.log(30)], logSig: [Math.log(0.01), Math.log(100)], logNug: [Math.log(1e-6), Math.log(10)] } as const;
 
 /** Deterministic PRNG (mulberry32) so restarts depend only on the seed. */
