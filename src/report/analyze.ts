@@ -161,8 +161,9 @@ const better = (a: TrialPoint, b: TrialPoint) =>
   a.quality !== b.quality ? a.quality > b.quality : (a.costPerQuery ?? Infinity) !== (b.costPerQuery ?? Infinity) ? (a.costPerQuery ?? Infinity) < (b.costPerQuery ?? Infinity) : a.number < b.number;
 
 /**
- * Fronts, recommendation and comparisons of a study. The recommendation is the highest-scoring completed trial
- * (ties: cheaper, then earlier); a cheaper mixture the paired test cannot tell apart is offered beside it.
+ * Fronts, recommendation and comparisons of a study. The recommendation is the search's own answer when the study
+ * recorded one (the best surrogate posterior mean, `study.best`), else the highest-scoring completed trial (ties:
+ * cheaper, then earlier); a cheaper mixture the paired test cannot tell apart is offered beside it.
  */
 export function analyzeStudy(data: ReportData): ReportAnalysis {
   const trials = [...data.trials].sort((a, b) => a.number - b.number);
@@ -177,8 +178,8 @@ export function analyzeStudy(data: ReportData): ReportAnalysis {
     p.tflopsStatus = tflopsFront.points[i]!.status;
   });
 
-  let recommended: TrialPoint | undefined;
-  for (const p of points) if (!recommended || better(p, recommended)) recommended = p;
+  let recommended: TrialPoint | undefined = data.study.best ? points.find((p) => p.number === data.study.best!.trial) : undefined;
+  if (!recommended) for (const p of points) if (!recommended || better(p, recommended)) recommended = p;
 
   const comparisons: Comparison[] = [];
   let cheaperAlternative: Comparison | undefined;

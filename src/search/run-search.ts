@@ -350,6 +350,8 @@ async function runClaimed(opts: SearchOptions, store: StudyStore, claimed: Study
   const answer = chooseBest(trials, dims, config.seed);
   if (answer) {
     const best = answer.trial;
+    // Stored so the report recommends the search's answer, not merely the luckiest noisy score.
+    outcome.study = store.updateStudy(study.name, { best: { trial: best.number, posteriorMean: answer.posteriorMean } });
     outcome.best = { trial: best, mixture: best.mixture, posteriorMean: answer.posteriorMean };
     const compare = (other: TrialRecord | undefined): Comparison | undefined => {
       if (!other?.perPrompt || !best.perPrompt || other.number === best.number) return undefined;

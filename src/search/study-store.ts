@@ -31,7 +31,7 @@ export type TrialResult = Partial<
   >
 >;
 
-export type StudyPatch = Partial<Pick<StudyRecord, 'state' | 'stopped' | 'spent' | 'config'>>;
+export type StudyPatch = Partial<Pick<StudyRecord, 'state' | 'stopped' | 'spent' | 'config' | 'best'>>;
 
 // Tables prefixed `search_` so they cannot clash with the executor's cache tables in the same file.
 const SCHEMA = `
@@ -70,6 +70,7 @@ interface StudyRow {
   state: string;
   stopped: string | null;
   spent: number;
+  best?: string | null;
 }
 
 interface TrialRow {
@@ -109,6 +110,7 @@ function toStudy(r: StudyRow): StudyRecord {
     spent: r.spent,
   };
   if (r.stopped) s.stopped = r.stopped as NonNullable<StudyRecord['stopped']>;
+  if (r.best) s.best = JSON.parse(r.best) as NonNullable<StudyRecord['best']>;
   return s;
 }
 
@@ -141,6 +143,7 @@ export class StudyStore {
       db.exec(SCHEMA);
       const cols = (db.prepare('PRAGMA table_info(search_studies)').all() as Array<{ name: string }>).map((c) => c.name);
       if (!cols.includes('owner')) db.exec('ALTER TABLE search_studies ADD COLUMN owner TEXT');
+      if (!cols.includes('best')) db.exec('ALTER TABLE search_studies ADD COLUMN best TEXT');
     }
   }
 
@@ -192,8 +195,8 @@ export class StudyStore {
     // `stopped: undefined` in a patch clears it (a resumed study is running again).
     const stopped = 'stopped' in patch ? (patch.stopped ?? null) : (cur.stopped ?? null);
     this.db
-      .prepare('UPDATE search_studies SET updated_at = ?, config = ?, state = ?, stopped = ?, spent = ? WHERE name = ?')
-      .run(now(), JSON.stringify(next.config), next.state, stopped, next.spent, name);
+      .prepare('UPDATE search_studies SET updated_at = ?, config = ?, state = ?, stopped = ?, spent = ?, best = ? WHERE name = ?')
+      .run(now(), JSON.stringify(next.config), next.state, stopped, next.spent, next.best ? JSON.stringify(next.best) : null, name);
     return this.getStudy(name)!;
   }
 

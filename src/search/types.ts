@@ -69,4 +69,6 @@ export interface StudyRecord {
   stopped?: 'budget' | 'max-evals' | 'converged' | 'interrupted';
   /** Total USD spent on uncached calls across all sessions of this study. */
   spent: number;
+  /** The search's answer when it last stopped: the trial with the best posterior mean (what the report recommends). */
+  best?: { trial: number; posteriorMean: number };
 }

@@ -12,6 +12,15 @@ describe('analyzeStudy', () => {
     expect(a.unfinished.map((t) => t.state)).toEqual(['FAIL']);
   });
 
+  it("recommends the search's own answer (best posterior mean) when the study recorded one", () => {
+    const data = reportData();
+    const top = Math.max(...a.points.map((p) => p.quality));
+    const other = a.points.find((p) => p.kind === 'search' && p.quality < top)!;
+    const b = analyzeStudy({ ...data, study: { ...data.study, best: { trial: other.number, posteriorMean: other.quality - 1 } } });
+    expect(b.recommended!.number).toBe(other.number);
+    expect(b.recommended!.quality).toBeLessThan(top);
+  });
+
   it('compares with the best single model and MoA-Lite by paired difference', () => {
     const single = a.comparisons.find((c) => c.role === 'best single model')!;
     const singles = a.points.filter((p) => p.single);

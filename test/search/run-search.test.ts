@@ -40,6 +40,8 @@ describe('runSearch', () => {
     expect(out.best!.vsBestSingle!.againstLabel).toBe(space.models.find((m) => m.id === agg)!.label);
     expect(out.best!.vsRunnerUp).toBeDefined();
     expect(out.study).toMatchObject({ state: 'COMPLETE', stopped: 'max-evals' });
+    // The answer is stored on the study, so the report recommends the same mixture.
+    expect(out.study.best).toEqual({ trial: out.best!.trial.number, posteriorMean: out.best!.posteriorMean });
     // Every trial's projection was above what it really cost: the plan is on the safe side.
     for (const t of out.trials) expect(t.projectedUsd!).toBeGreaterThanOrEqual(t.spent!);
   });
