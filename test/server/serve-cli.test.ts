@@ -13,7 +13,7 @@ describe('moa-search serve (CLI subprocess)', () => {
     const space = join(dir, 'space.yaml');
     writeFileSync(space, spaceYaml(upstream.url));
     const mixture = join(dir, 'my-mix.json');
-    writeFileSync(mixture, JSON.stringify({ layers: 2, proposers: { A: 1, B: 1 }, aggregator: 'G' }));
+    writeFileSync(mixture, JSON.stringify({ name: 'A two-layer mixture of A and B', layers: 2, proposers: { A: 1, B: 1 }, aggregator: 'G' }));
     const child = spawnCli(['serve', '--space', space, '--mixture', mixture, '--port', '0', '--db', join(dir, 'serve.sqlite'), '--api-key-env', 'MOA_SERVE_TEST_KEY'], {
       env: { MOA_SERVE_TEST_KEY: 'sk-serve-cli-secret' },
     });
@@ -31,7 +31,7 @@ describe('moa-search serve (CLI subprocess)', () => {
         child.on('close', () => reject(new Error(`serve exited early: ${stderr}`)));
       });
       const client = new OpenAI({ baseURL: url, apiKey: 'sk-serve-cli-secret', maxRetries: 0 });
-      // Named after the mixture file.
+      // Named after the mixture file (short, typeable), not its descriptive `name`.
       expect((await client.models.list()).data.map((m) => m.id)).toEqual(['my-mix']);
       const r = await client.chat.completions.create({ model: 'my-mix', messages: [{ role: 'user', content: 'secret prompt text' }] });
       expect(r.choices[0]!.message.content).toMatch(/^\[G\] answer #[0-9a-f]{8}: secret prompt text$/);

@@ -20,7 +20,7 @@ export function registerServe(program: Command): void {
     .description('Serve mixtures as an OpenAI-compatible chat-completions endpoint (prints its base URL).')
     .option('--space <file>', 'search-space file (default: the simulated world)')
     .requiredOption('--mixture <file|json>', 'a mixture to serve; repeat to serve several', collect, [])
-    .option('--name <model>', "model name clients send for the matching --mixture (default: the mixture's name, else its file name); repeatable", collect)
+    .option('--name <model>', "model name clients send for the matching --mixture (default: the mixture file's base name, e.g. moa-lite; for inline JSON its name, else moa-N); repeatable", collect)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '8080')
     .option('--api-key-env <VAR>', 'require Authorization: Bearer <the value of this environment variable>')
@@ -62,7 +62,8 @@ async function runServe(opts: ServeOptions): Promise<void> {
     loadTemplates(mixture.prompts);
     checkMixtureKeys(mixture, space);
     const inline = arg.trim().startsWith('{');
-    const name = names[i] ?? mixture.name ?? (inline ? `moa-${i + 1}` : basename(arg, extname(arg)));
+    // The file's base name (`moa-lite`, `best`) is what clients can type; a mixture's `name` is often a sentence.
+    const name = names[i] ?? (inline ? (mixture.name ?? `moa-${i + 1}`) : basename(arg, extname(arg)));
     return { name, mixture };
   });
   const seen = new Set<string>();
