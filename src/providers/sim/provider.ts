@@ -4,6 +4,7 @@ import type { CallOptions, ChatProvider, ProviderRequest, ProviderResponse, Toke
 import { mix, uniform } from './_hash.js';
 import { getProfile, profileNames, type SimProfile } from './_profiles.js';
 import { simRespond } from './_respond.js';
+import { sleep } from '../limits.js';
 
 export interface SimProviderOptions {
   /** The world: which facts prompts hold and which models know them. Default 0. */
@@ -77,20 +78,6 @@ export function injectedFailure(failRate: number, worldSeed: number, n: number):
   return u < failRate / 2 ? 429 : 500;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason ?? new DOMException('aborted', 'AbortError'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** The simulated world as an in-process ChatProvider: no network, deterministic, fast. */
 export function createSimProvider(opts: SimProviderOptions = {}): ChatProvider {
