@@ -23,7 +23,7 @@ import { chooseBest } from '../src/search/answer.js';
 import { enumeratePoints, type StrategyName } from '../src/search/strategies/index.js';
 import { boxSize, searchDims, toMixture, type Point, type SearchDims } from '../src/search/encoding.js';
 import { runSearch } from '../src/search/run-search.js';
-import { mulberry32 } from '../src/search/gaussian-process.js';
+import { mulberry32 } from '../src/random.js';
 import type { TrialRecord } from '../src/search/types.js';
 
 const args = process.argv.slice(2);

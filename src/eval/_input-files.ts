@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { InputError } from '../config/input-error.js';
-import { sha256Hex } from './_prng.js';
+import { sha256Hex } from '../random.js';
 
 /** An input file read whole, with its SHA-256 (recorded in manifests). */
 export interface InputFile {

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { InputError } from '../config/input-error.js';
 import { findModel, type SearchSpace } from '../config/space.js';
 import type { Executor, GenerationRequest } from '../executor/types.js';
-import { sha256Hex } from './_prng.js';
+import { sha256Hex } from '../random.js';
 import { jsonlObjects, readInputFile } from './_input-files.js';
 import { MANIFEST_KIND, type BuiltSet } from './build-validation.js';
 import { formatValidationSet } from './validation-set.js';

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { InputError } from '../config/input-error.js';
-import { hashSeed, mulberry32, sampleWithoutReplacement, sha256Hex } from './_prng.js';
+import { hashSeed, mulberry32, sampleWithoutReplacement, sha256Hex } from '../random.js';
 import { readInputFile, type InputFile } from './_input-files.js';
 import { readAlpacaEvalOutputs, readArenaHardAnswers, readArenaHardQuestions, type ArenaHardFormat } from './_sources.js';
 import { formatValidationSet } from './validation-set.js';

@@ -1,4 +1,4 @@
-import { mulberry32 } from './_prng.js';
+import { mulberry32 } from '../random.js';
 import type { PromptOutcome } from './types.js';
 
 export interface BootstrapOptions {

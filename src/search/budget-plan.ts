@@ -4,6 +4,7 @@ import { projectJudgeCost, projectQueryCost, expectedCompletionTokens, type Toke
 import { protocolFor } from '../eval/judges/judge.js';
 import type { ValidationItem } from '../eval/types.js';
 import { estimateTokens } from '../providers/estimate-tokens.js';
+import { mulberry32 } from '../random.js';
 
 /**
  * Safety factors on projections. Before any measurement the priors are rough, so the first trial is planned
@@ -65,15 +66,8 @@ export function stratifiedSubset(items: readonly ValidationItem[], n: number, se
     if (!bySource.has(it.source)) bySource.set(it.source, []);
     bySource.get(it.source)!.push(it);
   }
-  // Seeded Fisher–Yates per source (mulberry32 inline: this module must not depend on the GP's).
-  let a = (seed ^ 0x9e3779b9) >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // Seeded Fisher–Yates per source.
+  const rand = mulberry32((seed ^ 0x9e3779b9) >>> 0);
   const queues = [...bySource.keys()].sort().map((k) => {
     const xs = bySource.get(k)!.slice();
     for (let i = xs.length - 1; i > 0; i--) {

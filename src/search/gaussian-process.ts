@@ -1,5 +1,6 @@
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { bfgsFG } from './bfgs.js';
+import { mulberry32 } from '../random.js';
 
 /**
  * Gaussian-process regression with an ARD Matérn-5/2 kernel, a constant mean (profiled out in closed form),
@@ -48,17 +49,6 @@ const SQRT5 = Math.sqrt(5);
 const PRIOR = { logLen: { mu: Math.log(1.0), sd: 1.0 }, logSig: { mu: 0, sd: 1.0 }, logNug: { mu: Math.log(1e-2), sd: 2.0 } };
 const BOUNDS = { logLen: [Math.log(0.03), Math.log(30)], logSig: [Math.log(0.01), Math.log(100)], logNug: [Math.log(1e-6), Math.log(10)] } as const;
 
-/** Deterministic PRNG (mulberry32) so restarts depend only on the seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 

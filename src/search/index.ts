@@ -2,7 +2,8 @@
 export * from './types.js';
 export { StudyStore, StudyError, type NewTrial, type TrialResult, type StudyPatch } from './study-store.js';
 export { bfgs, bfgsFG, finiteDifferenceGradient, nelderMead, loadFmin, type OptimizeResult, type BfgsOptions, type ValueAndGradient, type NelderMeadOptions } from './bfgs.js';
-export { GaussianProcess, mulberry32, type GpData, type GpHyper, type GpFitOptions, type Posterior, type PosteriorWithGradient } from './gaussian-process.js';
+export { mulberry32 } from '../random.js';
+export { GaussianProcess, type GpData, type GpHyper, type GpFitOptions, type Posterior, type PosteriorWithGradient } from './gaussian-process.js';
 export { expectedImprovement, upperConfidenceBound, acquisition, normalCdf, normalPdf, type Acquisition, type AcquisitionKind } from './acquisition.js';
 export { searchDims, toMixture, fromMixtureFile, features, boxSize, pointKey, type SearchDims, type Point } from './encoding.js';
 export { chooseBest, fitSurrogate, type Answer } from './answer.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { bootstrapScores, pairedDifference, scoreOutcomes, winRate, winRateStandardError, UnpairedOutcomesError } from '../../src/eval/index.js';
-import { mulberry32 } from '../../src/eval/_prng.js';
+import { mulberry32 } from '../../src/random.js';
 import type { PromptOutcome } from '../../src/eval/types.js';
 import { HAVE_SHARED, shared } from './_data.js';
 

@@ -5,7 +5,7 @@ import { openDatabase } from '../../src/executor/index.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { runSearch } from '../../src/search/run-search.js';
 import { StudyStore } from '../../src/search/study-store.js';
-import { mulberry32 } from '../../src/search/gaussian-process.js';
+import { mulberry32 } from '../../src/random.js';
 import { STRATEGY_NAMES } from '../../src/search/strategies/index.js';
 
 describe('the budget is a promise', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GaussianProcess, mulberry32 } from '../../src/search/gaussian-process.js';
+import { GaussianProcess } from '../../src/search/gaussian-process.js';
+import { mulberry32 } from '../../src/random.js';
 import { expectedImprovement, normalCdf, upperConfidenceBound } from '../../src/search/acquisition.js';
 
 const rand = mulberry32(42);

@@ -3,7 +3,7 @@ import { parseSpace, toMixtureFile, mixtureKey, InputError } from '../../src/con
 import { searchDims, toMixture, pointKey, fromMixtureFile, boxSize, type Point, type SearchDims } from '../../src/search/encoding.js';
 import { STRATEGIES, checkExhaustive, enumeratePoints, initialDesign, integerNeighbours } from '../../src/search/strategies/index.js';
 import { chooseBest } from '../../src/search/answer.js';
-import { mulberry32 } from '../../src/search/gaussian-process.js';
+import { mulberry32 } from '../../src/random.js';
 import type { TrialRecord } from '../../src/search/types.js';
 import type { Strategy } from '../../src/search/strategies/types.js';
 

@@ -1,5 +1,5 @@
 import type { TokenLogprob } from '../../providers/types.js';
-import { hashSeed } from '../_prng.js';
+import { hashSeed } from '../../random.js';
 
 export type AlpacaLabel = 'm' | 'M';
 

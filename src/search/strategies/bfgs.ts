@@ -2,7 +2,8 @@ import { bfgsFG, nelderMead } from '../bfgs.js';
 import { expectedImprovement } from '../acquisition.js';
 import { fitSurrogate } from '../answer.js';
 import { boxSize, features, pointKey, seedFor, toMixture, totalCount, type Point, type SearchDims } from '../encoding.js';
-import { mulberry32, type GaussianProcess } from '../gaussian-process.js';
+import { mulberry32 } from '../../random.js';
+import type { GaussianProcess } from '../gaussian-process.js';
 import { countNonEmpty, observations, triedPoints } from './_history.js';
 import type { Strategy, Suggestion } from './types.js';
 

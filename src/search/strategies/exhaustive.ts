@@ -1,5 +1,5 @@
 import { InputError } from '../../config/input-error.js';
-import { mulberry32 } from '../gaussian-process.js';
+import { mulberry32 } from '../../random.js';
 import { boxSize, pointKey, seedFor, toMixture, type SearchDims } from '../encoding.js';
 import { triedPoints } from './_history.js';
 import { enumeratePoints } from './random.js';

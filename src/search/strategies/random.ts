@@ -1,4 +1,4 @@
-import { mulberry32 } from '../gaussian-process.js';
+import { mulberry32 } from '../../random.js';
 import { boxSize, pointKey, seedFor, toMixture, totalCount, type Point, type SearchDims } from '../encoding.js';
 import { countNonEmpty, triedPoints } from './_history.js';
 import type { Strategy } from './types.js';

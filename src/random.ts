@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 
+// Seeded randomness and hashing shared by sampling (validation sets), bootstraps, judges' orders and the search.
+
 /**
  * mulberry32: a small, fast 32-bit PRNG. Chosen because it is trivial to re-implement in any language,
  * so a manifest's sampling can be reproduced outside this project. Returns floats in [0, 1).
