@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError, loadMixture, loadSpace, mixtureKey, mixtureName, parseSpace, toMixtureFile, parseMixtureObject } from '../src/config/index.js';
+import { loadMixture, loadSpace, mixtureKey, mixtureName, parseSpace, toMixtureFile, parseMixtureObject } from '../src/config/index.js';
+import { errorOf } from './helpers/input-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moa-config-'));
 const write = (name: string, text: string) => {
@@ -23,16 +24,6 @@ models:
     provider: local
     price: { input: 1, output: 2 }
 `;
-
-function errorOf(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('search-space files', () => {
   it('loads and applies defaults', () => {

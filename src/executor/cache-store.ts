@@ -1,23 +1,14 @@
 import type { TokenLogprob } from '../providers/types.js';
+import type { GenerationResult } from './types.js';
 import { ensureCacheSchema, withBusyRetry, type DB } from './database.js';
 import type Database from 'better-sqlite3';
 
-/** One cached generation, as stored. */
-export interface StoredGeneration {
-  key: string;
-  model: string;
+/** One cached generation, as stored: the result minus `cached`, plus the keyed request and when it was made. */
+export type StoredGeneration = Omit<GenerationResult, 'cached'> & {
   /** Canonical JSON of the keyed request (no key, no base URL). */
   request: string;
-  text: string;
-  finishReason: string;
-  promptTokens: number;
-  completionTokens: number;
-  estimated: boolean;
-  costUsd: number;
-  latencyMs: number;
-  logprobs?: TokenLogprob[];
   createdAt: string;
-}
+};
 
 export interface ModelCacheStats {
   model: string;

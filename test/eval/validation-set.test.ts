@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../../src/config/input-error.js';
 import { parseSpace } from '../../src/config/index.js';
 import { openExecutor } from '../../src/executor/index.js';
 import { buildFromPrompts, loadPromptsFile, loadValidationSet, parseValidationSet, ReferenceGenerationError } from '../../src/eval/index.js';
@@ -10,6 +9,7 @@ import { SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
 import { HAVE_SHARED, shared } from './_data.js';
+import { errorOf } from '../helpers/input-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moa-vset-'));
 const write = (name: string, text: string) => {
@@ -19,16 +19,6 @@ const write = (name: string, text: string) => {
 };
 const line = (o: object) => JSON.stringify(o);
 const ok = { id: 'a', source: 'alpaca_eval', prompt: 'p', reference: 'r' };
-
-function errorOf(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('validation-set loader', () => {
   it('loads the shipped sim set', () => {
