@@ -1,5 +1,5 @@
 // Fits the simulated world's profiles to the MoA papers and the leaderboards, using the analytic ground truth.
-//   npx tsx bench/calibrate-sim.ts          (a few minutes; writes src/providers/sim/_fitted.ts)
+//   npx tsx bench/calibrate-sim.ts          (a few minutes; writes src/sim/_fitted.ts)
 //   env: CALIBRATE_START='[…]' CALIBRATE_ROUNDS=2 CALIBRATE_ITERS=200
 // Stage 1: each model's knowledge per prompt kind, by bisection, to its published single-model win rate
 //          (a single model's score depends on nothing else).
@@ -12,10 +12,10 @@ import { resolve } from 'node:path';
 import { loadSpace, singleModelMixture, findModel } from '../src/config/index.js';
 import type { ValidationItem } from '../src/eval/types.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { createTruthOracle } from '../src/providers/sim/truth.js';
-import { PROFILES, type SimProfile } from '../src/providers/sim/_profiles.js';
-import { SIX, SIX_MORE } from '../src/providers/sim/sim-files.js';
-import { calibrationReport, MOA_TARGETS, SINGLE_TARGETS, SIX_IDS, SIX_Q110_SOFT_TARGET, WIZ } from '../src/providers/sim/calibration.js';
+import { createTruthOracle } from '../src/sim/truth.js';
+import { PROFILES, type SimProfile } from '../src/sim/_profiles.js';
+import { SIX, SIX_MORE } from '../src/sim/sim-files.js';
+import { calibrationReport, MOA_TARGETS, SINGLE_TARGETS, SIX_IDS, SIX_Q110_SOFT_TARGET, WIZ } from '../src/sim/calibration.js';
 
 type NM = (f: (x: number[]) => number, x0: number[], p?: { maxIterations?: number; minErrorDelta?: number }) => { x: number[]; fx: number };
 const { nelderMead } = (globalThis as unknown as { fmin: { nelderMead: NM } }).fmin;
@@ -163,5 +163,5 @@ export const FITTED: Record<string, Fitted> = {
 ${lines.join('\n')}
 };
 `;
-writeFileSync(resolve(PACKAGE_ROOT, 'src/providers/sim/_fitted.ts'), file);
-console.log('wrote src/providers/sim/_fitted.ts');
+writeFileSync(resolve(PACKAGE_ROOT, 'src/sim/_fitted.ts'), file);
+console.log('wrote src/sim/_fitted.ts');

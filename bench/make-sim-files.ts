@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { writeSimFiles } from '../src/providers/sim/sim-files.js';
+import { writeSimFiles } from '../src/sim/sim-files.js';
 
 const out = writeSimFiles(PACKAGE_ROOT);
 for (const [file, text] of Object.entries(out)) {

@@ -40,7 +40,7 @@ type SimModule = { startSimServer?: (o: { port?: number; latencyMs?: number; wor
 
 /** Child mode: run the upstream alone in this process and print `{url, kind}` as one JSON line. */
 async function upstreamChild(): Promise<void> {
-  const sim = (await import('../src/providers/sim/index.js')) as SimModule;
+  const sim = (await import('../src/sim/index.js')) as SimModule;
   let url: string;
   let kind: string;
   if (typeof sim.startSimServer === 'function') {

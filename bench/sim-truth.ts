@@ -8,8 +8,8 @@ import { resolve } from 'node:path';
 import { loadSpace, mixtureName, uniformMixture, type ModelCounts } from '../src/config/index.js';
 import type { ValidationItem } from '../src/eval/types.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { createSimProvider, createTruthOracle } from '../src/providers/sim/index.js';
-import { calibrationReport, MOA_TARGETS, N_VALUES, SINGLE_TARGETS, SIX_IDS, Q110, LLAMA, WIZ, Q72 } from '../src/providers/sim/calibration.js';
+import { createSimProvider, createTruthOracle } from '../src/sim/index.js';
+import { calibrationReport, MOA_TARGETS, N_VALUES, SINGLE_TARGETS, SIX_IDS, Q110, LLAMA, WIZ, Q72 } from '../src/sim/calibration.js';
 
 const space = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces/sim.yaml'));
 const items: ValidationItem[] = readFileSync(resolve(PACKAGE_ROOT, 'validation-sets/sim-100.jsonl'), 'utf8')

@@ -11,7 +11,7 @@ interface SimModule {
 }
 
 // A variable specifier keeps the sim (and its world) out of the load path until a sim provider is used.
-const SIM_MODULE = './sim/index.js';
+const SIM_MODULE = '../sim/index.js';
 
 /**
  * The ChatProvider for a provider entry of a search space. `kind: openai` builds an SDK client now

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
-import { createSimProvider } from '../../src/providers/sim/index.js';
+import { createSimProvider } from '../../src/sim/index.js';
 import type { ChatProvider, ProviderRequest } from '../../src/providers/types.js';
 import { ROOT } from '../helpers/cli.js';
 import { startOpenAIServer, type FakeReply, type FakeServer } from '../helpers/openai-server.js';

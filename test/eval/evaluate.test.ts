@@ -88,7 +88,7 @@ describe('evaluateMixture on the simulated world', () => {
   });
 
   it('on all of sim-100, the measured score lands within its 95% CI of the sim oracle (protocols agree end to end)', async () => {
-    const { simTruth } = await import('../../src/providers/sim/index.js');
+    const { simTruth } = await import('../../src/sim/index.js');
     const space = simSpace('judge: { model: gpt-4o-mini-2024-07-18 }');
     const executor = await open(space);
     for (const mixture of [singleModelMixture(Q110), uniformMixture({ [Q110]: 1, [Q72]: 1, [WIZ]: 1 }, Q110)]) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli, spawnCli, ROOT } from '../helpers/cli.js';
 import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
-import { simComplete } from '../../src/providers/sim/index.js';
+import { simComplete } from '../../src/sim/index.js';
 import { InputError, loadMixture, loadSpace } from '../../src/config/index.js';
 import { searchCommand, type SearchFlags } from '../../src/search/search-command.js';
 import { StudyStore } from '../../src/search/study-store.js';

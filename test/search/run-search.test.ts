@@ -3,7 +3,7 @@ import { loadSpace, uniformMixture } from '../../src/config/index.js';
 import { loadValidationSet } from '../../src/eval/index.js';
 import { openDatabase } from '../../src/executor/index.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
-import { createSimProvider } from '../../src/providers/sim/index.js';
+import { createSimProvider } from '../../src/sim/index.js';
 import type { ChatProvider } from '../../src/providers/types.js';
 import { runSearch, type SearchOptions } from '../../src/search/run-search.js';
 import { StudyStore } from '../../src/search/study-store.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import { loadSpace, singleModelMixture } from '../../src/config/index.js';
 import { loadValidationSet } from '../../src/eval/validation-set.js';
-import { createSimProvider, createTruthOracle } from '../../src/providers/sim/index.js';
+import { createSimProvider, createTruthOracle } from '../../src/sim/index.js';
 import {
   calibrationReport,
   MOA_LITE,
@@ -14,8 +14,8 @@ import {
   SINGLE_TOLERANCE,
   SIX_IDS,
   WIZ,
-} from '../../src/providers/sim/calibration.js';
-import { countSentences } from '../../src/providers/sim/_text.js';
+} from '../../src/sim/calibration.js';
+import { countSentences } from '../../src/sim/_text.js';
 import { SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { ROOT } from '../helpers/cli.js';
 import { runMixture } from './_mc.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadMixture, loadSpace } from '../../src/config/index.js';
 import { loadValidationSet } from '../../src/eval/validation-set.js';
-import { createSimProvider, simTruth, startSimServer } from '../../src/providers/sim/index.js';
+import { createSimProvider, simTruth, startSimServer } from '../../src/sim/index.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { ROOT, runCli, spawnCli } from '../helpers/cli.js';
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadMixture, loadSpace, singleModelMixture, type Mixture } from '../../src/config/index.js';
 import { evaluateMixture, loadValidationSet } from '../../src/eval/index.js';
 import { openExecutor } from '../../src/executor/index.js';
-import { simTruth } from '../../src/providers/sim/index.js';
+import { simTruth } from '../../src/sim/index.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { ROOT } from '../helpers/cli.js';
 

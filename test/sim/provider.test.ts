@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createSimProvider, simComplete } from '../../src/providers/sim/index.js';
+import { createSimProvider, simComplete } from '../../src/sim/index.js';
 import { ProviderError } from '../../src/providers/errors.js';
-import { findTokens } from '../../src/providers/sim/_codec.js';
-import { countSentences } from '../../src/providers/sim/_text.js';
+import { findTokens } from '../../src/sim/_codec.js';
+import { countSentences } from '../../src/sim/_text.js';
 import { ROOT } from '../helpers/cli.js';
 import { aggregatorMessages, alpacaJudgePrompt, arenaJudgeMessages } from './_mc.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
-import { createSimProvider, startSimServer, type SimServer } from '../../src/providers/sim/index.js';
+import { createSimProvider, startSimServer, type SimServer } from '../../src/sim/index.js';
 import { createOpenAIProvider } from '../../src/providers/openai-provider.js';
 import { ProviderSchema } from '../../src/config/space.js';
 import { alpacaJudgePrompt } from './_mc.js';

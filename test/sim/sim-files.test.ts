@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadMixture, loadSpace, modelsWithRole } from '../../src/config/index.js';
 import { loadValidationSet } from '../../src/eval/validation-set.js';
-import { getProfile } from '../../src/providers/sim/index.js';
-import { writeSimFiles } from '../../src/providers/sim/sim-files.js';
-import { promptKey, promptKind } from '../../src/providers/sim/_world.js';
+import { getProfile } from '../../src/sim/index.js';
+import { writeSimFiles } from '../../src/sim/sim-files.js';
+import { promptKey, promptKind } from '../../src/sim/_world.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { ROOT } from '../helpers/cli.js';
 

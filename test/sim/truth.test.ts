@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadSpace, singleModelMixture, uniformMixture, type Mixture } from '../../src/config/index.js';
 import type { ValidationItem } from '../../src/eval/types.js';
-import { createSimProvider, createTruthOracle, simTruth, SimTruthError } from '../../src/providers/sim/index.js';
+import { createSimProvider, createTruthOracle, simTruth, SimTruthError } from '../../src/sim/index.js';
 import { ROOT } from '../helpers/cli.js';
 import { monteCarlo } from './_mc.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeToken, encodeToken, findTokens, MIS_BASE, START_MARK } from '../../src/providers/sim/_codec.js';
-import { countSentences, statementSentence } from '../../src/providers/sim/_text.js';
-import { ARENA_MIN_WORDS, promptKey, promptKind, promptTopic, promptWorld, worldFromKey } from '../../src/providers/sim/_world.js';
+import { decodeToken, encodeToken, findTokens, MIS_BASE, START_MARK } from '../../src/sim/_codec.js';
+import { countSentences, statementSentence } from '../../src/sim/_text.js';
+import { ARENA_MIN_WORDS, promptKey, promptKind, promptTopic, promptWorld, worldFromKey } from '../../src/sim/_world.js';
 
 describe('claim tokens', () => {
   it('round-trip every (key, item) and carry a check that rejects look-alikes', () => {

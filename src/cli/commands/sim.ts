@@ -40,7 +40,7 @@ export function registerSim(program: Command): void {
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
-  const { startSimServer } = await import('../../providers/sim/index.js');
+  const { startSimServer } = await import('../../sim/index.js');
   const server = await startSimServer({ port: opts.port, host: opts.host, latencyMs: opts.latencyMs, failRate: opts.failRate, worldSeed: opts.seed });
   process.stdout.write(`${server.url}\n`);
   await new Promise<void>((resolve) => {
@@ -59,7 +59,7 @@ async function truth(opts: TruthOptions): Promise<void> {
   const { InputError, loadSpace, loadMixture, findModel } = await import('../../config/index.js');
   const { SIM_SPACE_FILE, SIM_VALIDATION_FILE } = await import('../../paths.js');
   const { loadValidationSet } = await import('../../eval/validation-set.js');
-  const { simTruth, SimTruthError } = await import('../../providers/sim/index.js');
+  const { simTruth, SimTruthError } = await import('../../sim/index.js');
 
   const space = loadSpace(opts.space ?? SIM_SPACE_FILE);
   const mixture = loadMixture(opts.mixture!, space);

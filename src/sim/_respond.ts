@@ -5,7 +5,7 @@ import { arenaVerdict, detectProtocol, findAnswers, JUDGE_MARK, perceivedQuality
 import { endSentence, fillerSentence, layout, misSentence, startSentence, statementSentence } from './_text.js';
 import { promptWorld, type PromptWorld } from './_world.js';
 import type { SimProfile } from './_profiles.js';
-import type { ChatMessage, TokenLogprob } from '../types.js';
+import type { ChatMessage, TokenLogprob } from '../providers/types.js';
 
 // One simulated completion: decide what kind of request this is from the text alone (judge prompt,
 // aggregation over references, ranking, summarizing, or a plain question) and write the answer.

@@ -1,4 +1,4 @@
-import { singleModelMixture, uniformMixture, type Mixture, type ModelCounts } from '../../config/mixture.js';
+import { singleModelMixture, uniformMixture, type Mixture, type ModelCounts } from '../config/mixture.js';
 import type { TruthOracle } from './truth.js';
 
 // Calibration targets (MoA paper, Wang et al. ICLR 2025; AlpacaEval 2.0 and Arena-Hard leaderboards) and the

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isProviderError } from '../errors.js';
-import type { ChatMessage, ProviderRequest, TokenLogprob } from '../types.js';
+import { isProviderError } from '../providers/errors.js';
+import type { ChatMessage, ProviderRequest, TokenLogprob } from '../providers/types.js';
 import { hashString } from './_hash.js';
 import { profileNames, PROFILES, type SimProfile } from './_profiles.js';
 import { injectedFailure, simComplete, streamPieces } from './provider.js';

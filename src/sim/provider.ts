@@ -1,10 +1,10 @@
-import { ProviderError } from '../errors.js';
-import { estimatePromptTokens, estimateTokens } from '../estimate-tokens.js';
-import type { CallOptions, ChatProvider, ProviderRequest, ProviderResponse, TokenLogprob } from '../types.js';
+import { ProviderError } from '../providers/errors.js';
+import { estimatePromptTokens, estimateTokens } from '../providers/estimate-tokens.js';
+import type { CallOptions, ChatProvider, ProviderRequest, ProviderResponse, TokenLogprob } from '../providers/types.js';
 import { mix, uniform } from './_hash.js';
 import { getProfile, profileNames, type SimProfile } from './_profiles.js';
 import { simRespond } from './_respond.js';
-import { sleep } from '../limits.js';
+import { sleep } from '../providers/limits.js';
 
 export interface SimProviderOptions {
   /** The world: which facts prompts hold and which models know them. Default 0. */

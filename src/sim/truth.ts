@@ -1,6 +1,6 @@
-import { findModel, type SearchSpace } from '../../config/space.js';
-import type { Mixture } from '../../config/mixture.js';
-import type { ValidationItem } from '../../eval/types.js';
+import { findModel, type SearchSpace } from '../config/space.js';
+import type { Mixture } from '../config/mixture.js';
+import type { ValidationItem } from '../eval/types.js';
 import { findTokens } from './_codec.js';
 import { aggregateFiller, aggregateProb, attention, keepRate, modelOnPrompt, type ModelOnPrompt } from './_behavior.js';
 import { expectedAlpaca, expectedArena, perceivedQuality, type Protocol } from './_judge.js';
