@@ -34,7 +34,8 @@ export const ProviderSchema = z
     }
   });
 
-export const ROLES = ['proposer', 'aggregator', 'judge', 'baseline', 'summarizer'] as const;
+// `policy`: a model being trained, sampled by `generate dpo` (MoAA stage 2).
+export const ROLES = ['proposer', 'aggregator', 'judge', 'baseline', 'summarizer', 'policy'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const ModelSchema = z

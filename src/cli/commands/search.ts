@@ -23,7 +23,7 @@ export function registerSearch(program: Command): void {
     .option('--out <dir>', 'report directory (default: the report\'s own choice)')
     .action(
       action(async (opts: Record<string, unknown>) => {
-        const { searchCommand } = await import('../../search/search-command.js');
+        const { searchCommand } = await import('../search-command.js');
         await searchCommand(opts);
       }),
     );

@@ -7,7 +7,7 @@ import { runCli, spawnCli, ROOT } from '../helpers/cli.js';
 import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
 import { simComplete } from '../../src/sim/index.js';
 import { InputError, loadMixture, loadSpace } from '../../src/config/index.js';
-import { searchCommand, type SearchFlags } from '../../src/search/search-command.js';
+import { searchCommand, type SearchFlags } from '../../src/cli/search-command.js';
 import { StudyStore } from '../../src/search/study-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moa-search-cli-'));

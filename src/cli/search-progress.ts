@@ -1,4 +1,4 @@
-import type { SearchEvent } from './run-search.js';
+import type { SearchEvent } from '../search/run-search.js';
 
 /**
  * Renders search events on a stream: on a terminal one live line rewritten in place; on a pipe one plain line

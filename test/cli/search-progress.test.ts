@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProgressView } from '../../src/search/progress.js';
+import { ProgressView } from '../../src/cli/search-progress.js';
 import type { TrialRecord } from '../../src/search/types.js';
 
 const trial = (over: Partial<TrialRecord> = {}): TrialRecord => ({

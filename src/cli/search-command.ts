@@ -8,13 +8,13 @@ import { loadValidationSet } from '../eval/validation-set.js';
 import type { ValidationItem } from '../eval/types.js';
 import { openDatabase, type DB } from '../executor/index.js';
 import { resolveDbPath, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../paths.js';
-import { planPromptCount, stratifiedSubset } from './budget-plan.js';
-import { searchDims, toMixture } from './encoding.js';
-import { ProgressView } from './progress.js';
-import { runSearch, type SearchOutcome } from './run-search.js';
-import { checkExhaustive, STRATEGY_NAMES, type StrategyName } from './strategies/index.js';
-import { StudyStore } from './study-store.js';
-import type { StudyConfig } from './types.js';
+import { planPromptCount, stratifiedSubset } from '../search/budget-plan.js';
+import { searchDims, toMixture } from '../search/encoding.js';
+import { ProgressView } from './search-progress.js';
+import { runSearch, type SearchOutcome } from '../search/run-search.js';
+import { checkExhaustive, STRATEGY_NAMES, type StrategyName } from '../search/strategies/index.js';
+import { StudyStore } from '../search/study-store.js';
+import type { StudyConfig } from '../search/types.js';
 
 /** Flags as commander hands them over (already parsed as numbers where declared). */
 export interface SearchFlags {
