@@ -23,6 +23,11 @@ export interface EvaluateOptions {
   signal?: AbortSignal;
   /** Bootstrap settings for the intervals (default 2000 resamples, seed 0). */
   bootstrap?: BootstrapOptions;
+  /**
+   * A replicate on fresh samples (default 0, the original): the engine's `sampleOffset`, and the judge's sample, so
+   * every call of the replicate is new yet cached under its own key.
+   */
+  sampleOffset?: number;
 }
 
 interface Tally {
@@ -66,7 +71,7 @@ export async function evaluateMixture(opts: EvaluateOptions): Promise<EvalResult
     const item = items[idx]!;
     let run: MixtureRun | undefined;
     try {
-      run = await runMixture(mixture, [{ role: 'user', content: item.prompt }], { executor, generation, account: 'mixture', signal });
+      run = await runMixture(mixture, [{ role: 'user', content: item.prompt }], { executor, generation, account: 'mixture', signal, sampleOffset: opts.sampleOffset ?? 0 });
     } catch (e) {
       if (!(e instanceof MixtureRunError)) throw e;
       if (e.reason === 'budget') throw e.cause instanceof BudgetExceeded ? e.cause : e;
@@ -95,7 +100,7 @@ export async function evaluateMixture(opts: EvaluateOptions): Promise<EvalResult
     if (!run) {
       o = { ...base, preference: 0, generationFailed: true, judgeCostUsd: 0 };
     } else {
-      const v = await judge.judge(item, run.text, { signal });
+      const v = await judge.judge(item, run.text, { signal, sample: opts.sampleOffset ?? 0 });
       for (const c of v.calls) tallyCall(tally, c, 'judge');
       o = { ...base, preference: v.preference, judgeCostUsd: v.calls.reduce((a, c) => a + c.costUsd, 0) };
       if (v.unparsed) o.judgeUnparsed = v.unparsed;

@@ -28,6 +28,12 @@ export interface MixtureContext {
   noCache?: boolean;
   /** Preloaded templates (else the built-ins overridden by `mixture.prompts`, read on each run). */
   templates?: PromptTemplates;
+  /**
+   * Replicates: run the mixture on fresh samples. Copy i of a model is `sample: sampleOffset + i`, and the
+   * aggregator / summarizer / ranker calls are `sample: sampleOffset`. 0 (the default) is the original mapping, so
+   * existing caches stay valid; offsets that are multiples of the largest copy count never share a sample.
+   */
+  sampleOffset?: number;
 }
 
 export type MixtureFailure = 'all-proposers-failed' | 'aggregator-failed' | 'budget' | 'aborted';
@@ -60,10 +66,10 @@ function describe(reason: MixtureFailure, layer: number, cause: unknown): string
   }
 }
 
-/** The agents of a layer in canonical order: by model id, then sample index. */
-export function layerAgents(layer: ModelCounts): Array<{ model: string; sample: number }> {
+/** The agents of a layer in canonical order: by model id, then sample index (copy i is sample `offset + i`). */
+export function layerAgents(layer: ModelCounts, offset = 0): Array<{ model: string; sample: number }> {
   const out: Array<{ model: string; sample: number }> = [];
-  for (const model of Object.keys(layer).sort()) for (let s = 0; s < layer[model]!; s++) out.push({ model, sample: s });
+  for (const model of Object.keys(layer).sort()) for (let s = 0; s < layer[model]!; s++) out.push({ model, sample: offset + s });
   return out;
 }
 
@@ -86,6 +92,8 @@ export async function runMixture(mixture: Mixture, messages: ChatMessage[], ctx:
   const templates = ctx.templates ?? loadTemplates(mixture.prompts);
   const calls: TraceCall[] = [];
   const L = mixture.proposerLayers.length + 1;
+  const offset = ctx.sampleOffset ?? 0;
+  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`sampleOffset must be a non-negative integer (got ${offset})`);
 
   const fail = (reason: MixtureFailure, layer: number, cause?: unknown): never => {
     throw new MixtureRunError(reason, layer, calls, { cause });
@@ -162,7 +170,7 @@ export async function runMixture(mixture: Mixture, messages: ChatMessage[], ctx:
     const layer = i + 1;
     if (ctx.signal?.aborted) fail('aborted', layer);
     const input = refs ? aggregateMessages(messages, refs, templates) : messages;
-    const agents = layerAgents(mixture.proposerLayers[i]!);
+    const agents = layerAgents(mixture.proposerLayers[i]!, offset);
     const done = await Promise.all(agents.map((a) => call(layer, 'proposer', a.model, a.sample, input, ctx.generation)));
     for (const d of done) if (!d.outcome.ok) fatal(layer, d.outcome.error);
     // Promise.all keeps the canonical order, so the references are in (model, sample) order.
@@ -175,7 +183,7 @@ export async function runMixture(mixture: Mixture, messages: ChatMessage[], ctx:
     // The ranker must choose among real responses, so the last layer is not summarized in rank mode.
     const lastLayer = i === mixture.proposerLayers.length - 1;
     if (mixture.summarizer && !(lastLayer && mixture.mode === 'rank')) {
-      const s = await call(layer, 'summarizer', mixture.summarizer, 0, summarizeMessages(messages, texts, templates), ctx.generation);
+      const s = await call(layer, 'summarizer', mixture.summarizer, offset, summarizeMessages(messages, texts, templates), ctx.generation);
       if (s.outcome.ok) refs = [s.outcome.result.text];
       else fatal(layer, s.outcome.error); // a failed summary degrades to the raw responses (recorded in the trace)
     }
@@ -189,7 +197,7 @@ export async function runMixture(mixture: Mixture, messages: ChatMessage[], ctx:
   };
 
   if (mixture.mode === 'rank' && refs && refs.length > 1) {
-    const r = await call(L, 'aggregator', mixture.aggregator, 0, rankMessages(messages, refs, templates), finalGen);
+    const r = await call(L, 'aggregator', mixture.aggregator, offset, rankMessages(messages, refs, templates), finalGen);
     if (!r.outcome.ok) {
       fatal(L, r.outcome.error);
       fail('aggregator-failed', L, r.outcome.error);
@@ -217,7 +225,7 @@ export async function runMixture(mixture: Mixture, messages: ChatMessage[], ctx:
       }
     : undefined;
   const input = refs ? aggregateMessages(messages, refs, templates) : messages;
-  const f = await call(L, 'aggregator', mixture.aggregator, 0, input, finalGen, onToken);
+  const f = await call(L, 'aggregator', mixture.aggregator, offset, input, finalGen, onToken);
   if (!f.outcome.ok) {
     fatal(L, f.outcome.error);
     fail('aggregator-failed', L, f.outcome.error);

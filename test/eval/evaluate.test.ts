@@ -67,6 +67,19 @@ describe('evaluateMixture on the simulated world', () => {
     expect(JSON.stringify(stable(b))).toBe(JSON.stringify(stable(a)));
   });
 
+  it('a replicate (sample offset) pays fresh mixture and judge calls, cached under their own keys', async () => {
+    const space = simSpace('judge: { model: gpt-4o-mini-2024-07-18 }');
+    const executor = await open(space);
+    const mixture = uniformMixture({ [Q110]: 1, [Q72]: 1 }, Q110);
+    const a = await evaluateMixture({ mixture, space, items: SMALL, executor });
+    const r = await evaluateMixture({ mixture, space, items: SMALL, executor, sampleOffset: 3 });
+    expect(r.calls).toEqual({ made: a.calls.made, cached: 0 });
+    expect(r.perPrompt.map((o) => o.preference)).not.toEqual(a.perPrompt.map((o) => o.preference));
+    const again = await evaluateMixture({ mixture, space, items: SMALL, executor, sampleOffset: 3 });
+    expect(again.calls).toEqual({ made: 0, cached: r.calls.made });
+    expect(again.perPrompt.map((o) => o.preference)).toEqual(r.perPrompt.map((o) => o.preference));
+  });
+
   it('MoA as judge: proposers evaluate, the aggregator decides, both protocols parse', async () => {
     const space = simSpace(`judge: { mixture: { layers: 2, proposers: { "${Q110}": 1, "${Q72}": 1, "${WIZ}": 1 }, aggregator: gpt-4o-mini-2024-07-18 } }`);
     const executor = await open(space);

@@ -60,6 +60,9 @@ describe('protocol parsing', () => {
     expect(first).toBeLessThan(130);
     expect(ids.map((id) => candidateShownFirst(0, id))).toEqual(ids.map((id) => candidateShownFirst(0, id)));
     expect(ids.map((id) => candidateShownFirst(1, id))).not.toEqual(ids.map((id) => candidateShownFirst(0, id)));
+    // A replicate's judge sample keeps sample 0's order for sample 0 and draws it afresh otherwise.
+    expect(ids.map((id) => candidateShownFirst(0, id, 0))).toEqual(ids.map((id) => candidateShownFirst(0, id)));
+    expect(ids.map((id) => candidateShownFirst(0, id, 3))).not.toEqual(ids.map((id) => candidateShownFirst(0, id)));
   });
 });
 

@@ -121,6 +121,30 @@ describe('runMixture through the executor and a loopback server', () => {
     ]);
   });
 
+  it('a sample offset o runs copy i as sample o + i and the aggregator as sample o; offset 0 is the original mapping', async () => {
+    w.server.reset();
+    const prompt: ChatMessage[] = [{ role: 'user', content: 'replicates on fresh samples' }];
+    const m = loadMixture('{"layers": 2, "proposers": {"A": 2, "B": 1}, "aggregator": "G"}', w.space);
+    const base = await runMixture(m, prompt, { executor: w.executor, generation: GEN });
+    const zero = await runMixture(m, prompt, { executor: w.executor, generation: GEN, sampleOffset: 0 });
+    expect(zero.calls.every((c) => c.cached)).toBe(true);
+    expect(zero.calls.map((c) => c.key)).toEqual(base.calls.map((c) => c.key));
+    w.server.reset();
+    const rep = await runMixture(m, prompt, { executor: w.executor, generation: GEN, sampleOffset: 3 });
+    expect(rep.calls.map((c) => [c.layer, c.model, c.sample, c.cached])).toEqual([
+      [1, 'A', 3, false],
+      [1, 'A', 4, false],
+      [1, 'B', 3, false],
+      [2, 'G', 3, false],
+    ]);
+    expect(w.server.calls.filter((c) => c.body.model === 'A').map((c) => c.body.seed).sort()).toEqual([3, 4]);
+    expect(rep.text).not.toBe(base.text);
+    // The replicate is cached under its own keys.
+    const again = await runMixture(m, prompt, { executor: w.executor, generation: GEN, sampleOffset: 3 });
+    expect(again.calls.every((c) => c.cached)).toBe(true);
+    await expect(runMixture(m, prompt, { executor: w.executor, generation: GEN, sampleOffset: -1 })).rejects.toThrow(RangeError);
+  });
+
   it('MoA: 3 layers of 6 proposers, each later agent reading all 6 responses of the layer before', async () => {
     w.server.reset();
     const m = loadMixture('{"layers": 3, "proposers": {"A":1,"B":1,"C":1,"D":1,"E":1,"F":1}, "aggregator": "A"}', w.space);

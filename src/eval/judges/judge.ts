@@ -33,7 +33,11 @@ export interface JudgeVerdict {
 export interface Judge {
   /** e.g. `model gpt-4o` or `mixture 3×A → B`. */
   readonly description: string;
-  judge(item: ValidationItem, candidate: string, opts?: { signal?: AbortSignal }): Promise<JudgeVerdict>;
+  /**
+   * `sample` (default 0) makes a replicate's judge calls fresh yet cached: the request's sample index is
+   * `2·sample + retry`, and the AlpacaEval presentation order is re-drawn per sample (sample 0 keeps the original).
+   */
+  judge(item: ValidationItem, candidate: string, opts?: { signal?: AbortSignal; sample?: number }): Promise<JudgeVerdict>;
 }
 
 export interface JudgeOptions {
@@ -166,7 +170,7 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
   };
 
   /** One judge answer: text and (single model) logprobs. Retry k > 0 asks again in a way the cache cannot replay. */
-  const ask = async (itemId: string, protocol: JudgeProtocol, messages: ChatMessage[], retry: number, calls: JudgeCall[], signal?: AbortSignal) => {
+  const ask = async (itemId: string, protocol: JudgeProtocol, messages: ChatMessage[], retry: number, calls: JudgeCall[], signal?: AbortSignal, sample = 0) => {
     if (mixture) {
       let msgs = protocol === 'alpaca_eval' ? appendToLastUser(messages, ALPACA_MOA_SUFFIX) : messages;
       if (retry) msgs = appendToLastUser(msgs, RETRY_REMINDER[protocol]);
@@ -176,6 +180,7 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
           generation: { temperature, maxTokens: longMax },
           account: 'judge',
           signal,
+          sampleOffset: sample,
           templates: { ...BUILTIN_TEMPLATES, aggregate: JUDGE_AGGREGATE_TEMPLATE },
         });
         for (const c of run.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.costUsd });
@@ -190,7 +195,7 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
         throw new JudgeError(itemId, (e as Error).message, { cause: e });
       }
     }
-    const req: GenerationRequest = { model: settings.model!, messages, temperature, maxTokens: protocol === 'alpaca_eval' ? alpacaMax : longMax, sample: retry };
+    const req: GenerationRequest = { model: settings.model!, messages, temperature, maxTokens: protocol === 'alpaca_eval' ? alpacaMax : longMax, sample: 2 * sample + retry };
     if (protocol === 'alpaca_eval') {
       req.logprobs = true;
       req.topLogprobs = 5;
@@ -209,12 +214,13 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
     description: mixture ? `mixture judge (${mixture.proposerLayers.length + 1} layers, aggregator ${mixture.aggregator})` : `model ${settings.model}`,
     async judge(item, candidate, opts = {}) {
       const protocol = protocolFor(settings, item.source);
+      const sample = opts.sample ?? 0;
       const calls: JudgeCall[] = [];
       let retries = 0;
       const criteria = settings.criteria ? await criteriaFor(item, calls, opts.signal) : '';
       const withCriteria = (m: ChatMessage[]) => (criteria ? appendToLastUser(m, CRITERIA_PREFIX + criteria) : m);
       if (protocol === 'alpaca_eval') {
-        const first = candidateShownFirst(seed, item.id);
+        const first = candidateShownFirst(seed, item.id, sample);
         const label: AlpacaLabel = first ? 'm' : 'M';
         const messages = withCriteria(
           renderJudgeTemplate(templates.alpaca_eval, {
@@ -225,7 +231,7 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
         );
         for (let attempt = 0; attempt < 2; attempt++) {
           if (attempt) retries++;
-          const a = await ask(item.id, protocol, messages, attempt, calls, opts.signal);
+          const a = await ask(item.id, protocol, messages, attempt, calls, opts.signal, sample);
           const p = alpacaProbability(a.logprobs, label);
           if (p !== undefined) return { protocol, preference: p, unparsed: 0, retries, via: 'logprobs', calls };
           const t = parseAlpacaLabel(a.text);
@@ -247,7 +253,7 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
         let verdict;
         for (let attempt = 0; attempt < 2 && !verdict; attempt++) {
           if (attempt) retries++;
-          verdict = parseArenaVerdict((await ask(item.id, protocol, messages, attempt, calls, opts.signal)).text);
+          verdict = parseArenaVerdict((await ask(item.id, protocol, messages, attempt, calls, opts.signal, sample)).text);
         }
         if (!verdict) unparsed++;
         games.push(arenaGameScore(verdict, candidatePos));

@@ -5,10 +5,11 @@ export type AlpacaLabel = 'm' | 'M';
 
 /**
  * Whether the candidate is shown first (`m`) for this prompt: a seeded hash of (judge seed, item id), so the
- * order is random across prompts, fixed for a prompt, and the same for every mixture judged on it.
+ * order is random across prompts, fixed for a prompt, and the same for every mixture judged on it. A replicate's
+ * judge sample (> 0) draws the order afresh, so replicates also average over the judge's position bias.
  */
-export function candidateShownFirst(judgeSeed: number, itemId: string): boolean {
-  return (hashSeed('alpaca-order', judgeSeed, itemId) & 1) === 1;
+export function candidateShownFirst(judgeSeed: number, itemId: string, sample = 0): boolean {
+  return ((sample ? hashSeed('alpaca-order', judgeSeed, itemId, sample) : hashSeed('alpaca-order', judgeSeed, itemId)) & 1) === 1;
 }
 
 /**
