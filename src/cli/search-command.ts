@@ -8,8 +8,8 @@ import { loadValidationSet } from '../eval/validation-set.js';
 import type { ValidationItem } from '../eval/types.js';
 import { openDatabase, type DB } from '../executor/index.js';
 import { resolveDbPath, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../paths.js';
-import { planPromptCount, stratifiedSubset } from '../search/budget-plan.js';
-import { searchDims, toMixture } from '../search/encoding.js';
+import { stratifiedSubset } from '../search/fidelity.js';
+import { searchDims } from '../search/encoding.js';
 import { ProgressView } from './search-progress.js';
 import { runSearch, type SearchOutcome } from '../search/run-search.js';
 import { checkExhaustive, STRATEGY_NAMES, type StrategyName } from '../search/strategies/index.js';
@@ -58,10 +58,9 @@ interface Prepared {
 
 /**
  * Check a configuration fully (files, judge, strategy limits) before anything is written, and settle which prompts
- * the study uses: a stored subset on resume, `--prompts n`, or — when the budget cannot afford a handful of
- * evaluations of the whole set — a stratified subset sized to the budget (said in one line).
+ * the study uses: a stored subset on resume, `--prompts n`, else all (the strategy chooses fidelity per measurement).
  */
-function prepare(config: StudyConfig, studyName: string, promptsFlag?: number, say?: (s: string) => void): Prepared {
+function prepare(config: StudyConfig, studyName: string, promptsFlag?: number): Prepared {
   const space = loadSpace(config.spaceFile);
   let items = loadValidationSet(config.validationFile);
   if (!items.length) throw new InputError('the validation set is empty', { file: config.validationFile });
@@ -75,17 +74,12 @@ function prepare(config: StudyConfig, studyName: string, promptsFlag?: number, s
     if (items.length !== ids.size) throw new InputError(`the validation set no longer holds all ${ids.size} prompts this study used`, { file: config.validationFile });
   } else {
     if (promptsFlag !== undefined && promptsFlag > items.length) throw new InputError(`--prompts ${promptsFlag}: the validation set has only ${items.length} prompts`, { field: '--prompts' });
-    const allOnce = toMixture(dims, { counts: dims.proposers.map(() => 1), agg: 0 });
-    const n = promptsFlag ?? planPromptCount(allOnce, space, items, config.budget);
-    if (n !== undefined && n < items.length) {
-      const full = items.length;
-      items = stratifiedSubset(items, n, config.seed);
+    if (promptsFlag !== undefined && promptsFlag < items.length) {
+      items = stratifiedSubset(items, promptsFlag, config.seed);
       promptIds = items.map((it) => it.id);
-      if (promptsFlag === undefined)
-        say?.(`budget $${config.budget} affords few evaluations of all ${full} prompts: using a stratified subset of ${n} (set --prompts to choose)`);
     }
   }
-  return { space, items, config: { ...config, layers: dims.layers, aggregators: dims.aggregators, ...(promptIds ? { promptIds } : {}) }, studyName };
+  return { space, items, config: { ...config, layers: dims.layerOptions.length > 1 ? dims.layerOptions : dims.layers, aggregators: dims.aggregators, ...(promptIds ? { promptIds } : {}) }, studyName };
 }
 
 export async function searchCommand(flags: SearchFlags): Promise<void> {
@@ -104,7 +98,7 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
   if (flags.resume) {
     if (!existsSync(dbPath)) throw new InputError(`no database at ${dbPath}: nothing to resume`, { field: '--db' });
     db = openDatabase(dbPath);
-    const stored = new StudyStore(db).getStudy(flags.study!);
+    const stored = await new StudyStore(db).getStudy(flags.study!);
     if (!stored) {
       db.close();
       throw new InputError(`no study named "${flags.study}" in ${dbPath}`, { field: '--study' });
@@ -118,7 +112,6 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
     }
     if (!(prepared.config.budget > stored.spent) && !flags.json) err.write(`study ${stored.name} already spent $${stored.spent.toFixed(4)} of its $${prepared.config.budget} budget\n`);
   } else {
-    const notes: string[] = [];
     const simulated = !flags.space;
     const spaceFile = resolve(flags.space ?? SIM_SPACE_FILE);
     const validationFile = flags.validation ? resolve(flags.validation) : simulated ? SIM_VALIDATION_FILE : validationFor(loadSpace(spaceFile), undefined);
@@ -126,16 +119,18 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
       { spaceFile, validationFile, strategy, seed: flags.seed ?? 0, ...(flags.innerOptimizer && flags.innerOptimizer !== 'bfgs' ? { inner: flags.innerOptimizer } : {}), budget: flags.budget!, ...(flags.maxEvals !== undefined ? { maxEvals: flags.maxEvals } : {}), layers: 2, aggregators: [], simulated },
       flags.study ?? generatedStudyName(),
       flags.prompts,
-      (line) => notes.push(line),
     );
     if (simulated) err.write(`no --space given: searching the simulated world (${SIM_SPACE_FILE}) — no API key needed, no real money spent\n`);
-    for (const n of notes) err.write(n + '\n');
     db = openDatabase(dbPath);
   }
 
   const { space, items, config, studyName } = prepared;
   err.write(`study: ${studyName}  (resume with: moa-search --study ${studyName} --resume${flags.db ? ` --db ${flags.db}` : ''})\n`);
-  err.write(`${config.strategy} over ${searchDims(space).proposers.length} proposers, ${items.length} prompts, budget $${config.budget}${config.maxEvals ? `, at most ${config.maxEvals} evaluations` : ''}\n`);
+  const dims = searchDims(space);
+  err.write(
+    `${config.strategy} over ${dims.proposers.length} proposers × ${dims.aggregators.length} aggregator${dims.aggregators.length > 1 ? 's' : ''}${dims.layerOptions.length > 1 ? ` × ${dims.layerOptions.length} depths` : ''}, ` +
+      `${items.length} prompts, budget $${config.budget}${config.maxEvals ? `, at most ${config.maxEvals} measurements` : ''}\n`,
+  );
 
   // Ctrl-C once: stop cleanly (the trial in flight stays RUNNING and is re-run from the cache on --resume). Twice: now.
   const controller = new AbortController();
@@ -197,8 +192,12 @@ export function jsonOf(o: SearchOutcome, reportPath?: string) {
       ? {
           mixture: b.mixture,
           label: b.trial.label,
-          score: b.trial.score,
-          ci: b.trial.ci,
+          score: b.estimate.mean,
+          ci: b.estimate.ci,
+          prompts: b.estimate.prompts,
+          measurements: b.estimate.measurements,
+          validationPrompts: o.study.best?.validationPrompts,
+          measured: { score: b.trial.score, ci: b.trial.ci },
           posteriorMean: b.posteriorMean,
           costPerQuery: b.trial.costPerQuery,
           tflopsPerQuery: b.trial.tflopsPerQuery,
@@ -207,6 +206,7 @@ export function jsonOf(o: SearchOutcome, reportPath?: string) {
         }
       : null,
     trials: o.trials.length,
+    measurements: o.measurements,
     spent: o.spent,
     budget: o.budget,
     stopped: o.stopped,
@@ -219,15 +219,16 @@ const pm = (v: number) => (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(1);
 
 function summary(o: SearchOutcome, reportPath?: string): string {
   const lines: string[] = [];
-  lines.push(`study ${o.study.name}: ${o.trials.length} trials, stopped (${o.stopped})`);
+  lines.push(`study ${o.study.name}: ${o.trials.length} mixtures, ${o.measurements} measurements, stopped (${o.stopped})`);
   const b = o.best;
   if (b) {
     const t = b.trial;
+    const e = b.estimate;
+    const total = o.study.best?.validationPrompts;
     lines.push(`best: ${t.label}`);
-    lines.push(
-      `  score ${t.score!.toFixed(1)} [${t.ci![0].toFixed(1)}, ${t.ci![1].toFixed(1)}] (surrogate mean ${b.posteriorMean.toFixed(1)}), ` +
-        `$${(t.costPerQuery ?? 0).toFixed(5)}/query, ${(t.tflopsPerQuery ?? NaN).toFixed(1)} TFLOPs/query`,
-    );
+    lines.push(`  score ${e.mean.toFixed(1)} [${e.ci[0].toFixed(1)}, ${e.ci[1].toFixed(1)}] (95% interval; model estimate for all ${total} prompts, no selection bias)`);
+    lines.push(`  stands on ${e.measurements} measurement${e.measurements === 1 ? '' : 's'} of this mixture on ${e.prompts} of ${total} prompts (measured there: ${t.score!.toFixed(1)}), and ${o.trials.length - 1} other mixtures`);
+    lines.push(`  $${(t.costPerQuery ?? 0).toFixed(5)}/query, ${t.tflopsPerQuery === undefined ? 'TFLOPs unknown (a model has no parameter count)' : `${t.tflopsPerQuery.toFixed(1)} TFLOPs/query`}`);
     for (const [what, c] of [['runner-up', b.vsRunnerUp], ['best single model', b.vsBestSingle]] as const) {
       if (c) lines.push(`  vs ${what} (${c.againstLabel}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}]${c.diff.distinguishable ? '' : ' — not distinguishable on this validation set'}`);
     }

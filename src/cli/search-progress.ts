@@ -21,12 +21,15 @@ export class ProgressView {
 
   handle = (e: SearchEvent): void => {
     switch (e.type) {
-      case 'trial-start':
-        this.trialNo = e.searchIndex ? `trial ${e.searchIndex}${this.maxEvals ? `/${this.maxEvals}` : ''}` : 'reference';
+      case 'trial-start': {
+        const o = e.observation;
+        this.trialNo = e.searchIndex ? `measurement ${e.searchIndex}${this.maxEvals ? `/${this.maxEvals}` : ''}` : 'reference';
         this.label = e.trial.label;
         this.prompts = '';
-        if (!this.tty) this.print(`${this.trialNo}: ${this.label}${e.resumed ? ' (resumed from cache)' : ''} — projected $${e.projectedUsd.toFixed(4)}`);
+        const what = `${o.purpose === 'reference' ? '' : `${o.purpose}, `}${o.promptIds.length} prompt${o.promptIds.length === 1 ? '' : 's'}${o.sampleOffset ? `, sample offset ${o.sampleOffset}` : ''}`;
+        if (!this.tty) this.print(`${this.trialNo}: ${this.label} (${what})${e.resumed ? ' (resumed from cache)' : ''} — projected $${e.projectedUsd.toFixed(4)}`);
         break;
+      }
       case 'prompt':
         this.prompts = `${e.done}/${e.total}`;
         break;
@@ -36,11 +39,12 @@ export class ProgressView {
         break;
       case 'trial-end': {
         const t = e.trial;
-        if (e.best?.score !== undefined && e.best.ci) this.best = `best ${e.best.score.toFixed(1)} ±${((e.best.ci[1] - e.best.ci[0]) / 2).toFixed(1)}`;
+        const o = e.observation;
+        if (e.best?.score !== undefined && e.best.ci) this.best = `leader ${e.best.score.toFixed(1)} ±${((e.best.ci[1] - e.best.ci[0]) / 2).toFixed(1)} on ${e.best.prompts} prompts`;
         const result =
-          t.state === 'COMPLETE' && t.score !== undefined && t.ci
-            ? `${t.score.toFixed(1)} [${t.ci[0].toFixed(1)}, ${t.ci[1].toFixed(1)}]`
-            : `FAILED: ${t.error ?? 'unknown error'}`;
+          o.state === 'COMPLETE' && t.score !== undefined && t.ci
+            ? `${t.score.toFixed(1)} [${t.ci[0].toFixed(1)}, ${t.ci[1].toFixed(1)}] on ${t.prompts} prompts${t.measurements! > 1 ? ` (${t.measurements} measurements)` : ''}`
+            : `FAILED: ${o.error ?? 'unknown error'}`;
         if (!this.tty) this.print(`  → ${result}; ${this.best}; spent ${this.spend}${this.cacheRate ? `; ${this.cacheRate}` : ''}`);
         else {
           this.clear();

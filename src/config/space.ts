@@ -66,7 +66,8 @@ export const GenerationSchema = z
 
 export const SearchSettingsSchema = z
   .object({
-    layers: z.number().int().min(1).max(8).default(2),
+    /** Total layers (aggregator included); a list searches each of those layer counts. */
+    layers: z.union([z.number().int().min(1).max(8), z.array(z.number().int().min(2).max(8)).min(1)]).default(2),
     aggregators: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict();

@@ -38,6 +38,8 @@ export interface PromptOutcome {
   layerWallMs?: number[];
   /** Price of this prompt's judge calls in USD (cached or not): judge cost is kept apart from the mixture's. */
   judgeCostUsd?: number;
+  /** Outcomes merged from several replicates (sample offsets) of this prompt: numeric fields are their means. */
+  replicates?: number;
 }
 
 export interface SourceScore {

@@ -4,6 +4,7 @@ import { paretoFront, type ParetoResult, type ParetoStatus } from '../cost/paret
 import { spread, type Spread } from '../cost/run-cost.js';
 import { unknownParamModels } from '../cost/tflops.js';
 import { pairedDifference } from '../eval/statistics.js';
+import { bestTrial } from '../search/answer.js';
 import type { StudyRecord, TrialRecord } from '../search/types.js';
 import { mixtureModels, mixtureOfFile } from './_mixture-file.js';
 
@@ -32,8 +33,14 @@ export interface TrialPoint {
   /** A reference trial detected as the paper's MoA-Lite. */
   moaLite: boolean;
   layers: number;
+  /** The model's estimate for the whole validation set when the search made one, else the measured score. */
   quality: number;
   ci?: [number, number];
+  /** The score measured on the prompts this mixture was judged on (no model). */
+  measured: number;
+  /** Distinct validation prompts and measurements behind the score. */
+  prompts?: number;
+  measurements?: number;
   costPerQuery: number | null;
   tflopsPerQuery: number | null;
   latencyProxy: number | null;
@@ -123,7 +130,10 @@ function toPoint(t: TrialRecord, space: SearchSpace | undefined): TrialPoint {
     single: mixture.proposerLayers.length === 0,
     moaLite: isMoaLite(t),
     layers: mixture.proposerLayers.length + 1,
-    quality: t.score!,
+    quality: t.estimate?.mean ?? t.score!,
+    measured: t.score!,
+    ...(t.prompts !== undefined ? { prompts: t.prompts } : t.perPrompt ? { prompts: t.perPrompt.length } : {}),
+    ...(t.measurements !== undefined ? { measurements: t.measurements } : {}),
     costPerQuery: finite(t.costPerQuery) ? t.costPerQuery : null,
     tflopsPerQuery: tflopsKnown && finite(t.tflopsPerQuery) ? t.tflopsPerQuery : null,
     latencyProxy: tflopsKnown && finite(t.latencyProxyPerQuery) ? t.latencyProxyPerQuery : null,
@@ -131,7 +141,8 @@ function toPoint(t: TrialRecord, space: SearchSpace | undefined): TrialPoint {
     costStatus: 'excluded',
     tflopsStatus: 'excluded',
   };
-  if (t.ci && finite(t.ci[0]) && finite(t.ci[1])) p.ci = [t.ci[0], t.ci[1]];
+  const ci = t.estimate?.ci ?? t.ci;
+  if (ci && finite(ci[0]) && finite(ci[1])) p.ci = [ci[0], ci[1]];
   const wall = meanLayerWall(t);
   if (wall) p.layerWallMs = wall;
   const costs = (t.perPrompt ?? []).map((o) => o.costUsd).filter(finite);
@@ -178,8 +189,12 @@ export function analyzeStudy(data: ReportData): ReportAnalysis {
     p.tflopsStatus = tflopsFront.points[i]!.status;
   });
 
+  // One rule for "the best" (the search's answer, stored on the study; else the same rule on the trials' estimates).
   let recommended: TrialPoint | undefined = data.study.best ? points.find((p) => p.number === data.study.best!.trial) : undefined;
-  if (!recommended) for (const p of points) if (!recommended || better(p, recommended)) recommended = p;
+  if (!recommended) {
+    const t = bestTrial(points.map((p) => p.trial));
+    recommended = t ? points.find((p) => p.trial === t) : undefined;
+  }
 
   const comparisons: Comparison[] = [];
   let cheaperAlternative: Comparison | undefined;

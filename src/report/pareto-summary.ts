@@ -1,4 +1,4 @@
-import { bestWithinCost } from '../cost/pareto.js';
+import { bestTrial } from '../search/answer.js';
 import type { ReportAnalysis, TrialPoint } from './analyze.js';
 import { fmtCi, fmtScore, fmtTflops, fmtUsd } from './_format.js';
 
@@ -8,6 +8,9 @@ export interface ParetoEntry {
   kind: TrialPoint['kind'];
   score: number;
   ci?: [number, number];
+  /** Validation prompts and measurements behind the score. */
+  prompts?: number;
+  measurements?: number;
   costPerQuery: number | null;
   tflopsPerQuery: number | null;
   latencyProxyTflops: number | null;
@@ -27,7 +30,7 @@ export interface ParetoSummary {
   excluded: ParetoEntry[];
   /** Cap on USD per query, when given. */
   maxCost?: number;
-  /** Highest score with cost per query ≤ maxCost (or overall without a cap). */
+  /** The study's recommendation (the search's answer), or with a cap the best estimate with cost per query ≤ maxCost. */
   best: ParetoEntry | null;
 }
 
@@ -38,6 +41,8 @@ function entry(p: TrialPoint, by: 'cost' | 'tflops'): ParetoEntry {
     kind: p.kind,
     score: p.quality,
     ...(p.ci ? { ci: p.ci } : {}),
+    ...(p.prompts !== undefined ? { prompts: p.prompts } : {}),
+    ...(p.measurements !== undefined ? { measurements: p.measurements } : {}),
     costPerQuery: p.costPerQuery,
     tflopsPerQuery: p.tflopsPerQuery,
     latencyProxyTflops: p.latencyProxy,
@@ -50,10 +55,15 @@ export function paretoSummary(a: ReportAnalysis, by: 'cost' | 'tflops', maxCost?
   const front = by === 'cost' ? a.costFront.front : a.tflopsFront.front;
   const byId = new Map(a.points.map((p) => [p.id, p]));
   const status = (p: TrialPoint) => (by === 'cost' ? p.costStatus : p.tflopsStatus);
-  const best = bestWithinCost(
-    a.points.map((p) => ({ id: p.id, quality: p.quality, cost: p.costPerQuery })),
-    maxCost ?? Infinity,
-  );
+  // The same rule as the search and the report: without a cap, the study's recommendation; with one, the best
+  // estimate among the mixtures within it.
+  const best =
+    maxCost === undefined && a.recommended
+      ? a.recommended
+      : (() => {
+          const t = bestTrial(a.points.map((p) => ({ ...p.trial, costPerQuery: p.costPerQuery ?? undefined })), maxCost ?? Infinity);
+          return t ? a.points.find((p) => p.number === t.number) : undefined;
+        })();
   return {
     study: a.study.name,
     by,
@@ -77,6 +87,12 @@ function row(e: ParetoEntry): string {
   ].join(' ');
 }
 
+/** What a score stands on, e.g. ` on 50 prompts, 3 measurements`. */
+export function behind(e: { prompts?: number; measurements?: number }): string {
+  if (e.prompts === undefined) return '';
+  return ` on ${e.prompts} prompt${e.prompts === 1 ? '' : 's'}${e.measurements !== undefined ? `, ${e.measurements} measurement${e.measurements === 1 ? '' : 's'}` : ''}`;
+}
+
 /** The human-readable form of `pareto`. */
 export function formatParetoSummary(s: ParetoSummary): string {
   const axis = s.by === 'cost' ? 'cost (USD per query)' : 'latency proxy (TFLOPs per query)';
@@ -91,7 +107,7 @@ export function formatParetoSummary(s: ParetoSummary): string {
   lines.push('');
   const cap = s.maxCost !== undefined ? `within ${fmtUsd(s.maxCost)} per query` : 'overall';
   if (s.best) {
-    lines.push(`Best ${cap}: #${s.best.number} ${s.best.label} — score ${fmtScore(s.best.score)}${s.best.ci ? ` (95% CI ${fmtCi(s.best.ci)})` : ''}, ${fmtUsd(s.best.costPerQuery)} per query (${fmtUsd(s.best.costPerQuery === null ? null : s.best.costPerQuery * 1000)} per 1,000)`);
+    lines.push(`Best ${cap}: #${s.best.number} ${s.best.label} — score ${fmtScore(s.best.score)}${s.best.ci ? ` (95% CI ${fmtCi(s.best.ci)})` : ''}${behind(s.best)}, ${fmtUsd(s.best.costPerQuery)} per query (${fmtUsd(s.best.costPerQuery === null ? null : s.best.costPerQuery * 1000)} per 1,000)`);
   } else lines.push(`No evaluated mixture ${cap}.`);
   return lines.join('\n') + '\n';
 }

@@ -31,6 +31,9 @@ function bestFile(a: ReportAnalysis): string | undefined {
     label: p.label,
     score: p.quality,
     ...(p.ci ? { ci: p.ci } : {}),
+    ...(p.prompts !== undefined ? { prompts: p.prompts } : {}),
+    ...(p.measurements !== undefined ? { measurements: p.measurements } : {}),
+    measured: { score: p.measured, ...(p.trial.ci ? { ci: p.trial.ci } : {}), prompts: p.prompts, measurements: p.measurements },
     ...(p.trial.lc !== undefined ? { lc: p.trial.lc } : {}),
     costPerQuery: p.costPerQuery,
     costPer1kQueries: p.costPerQuery === null ? null : p.costPerQuery * 1000,
@@ -61,6 +64,16 @@ function sourcesText(p: TrialPoint): string {
   return ` · ${Object.entries(by)
     .map(([s, v]) => `${s} ${fmtScore(v.winRate)}`)
     .join(' · ')}`;
+}
+
+/** What the recommendation's score stands on, in words. */
+function scoreBasis(a: ReportAnalysis, p: TrialPoint): string {
+  const b = a.study.best;
+  if (b && b.trial === p.number) {
+    const m = `${b.measurements} measurement${b.measurements === 1 ? '' : 's'}`;
+    return `model estimate for all ${b.validationPrompts} validation prompts, from ${m} of this mixture on ${b.prompts} of them and every other mixture measured (no selection bias; the interval is a 95% interval for its expected score)`;
+  }
+  return p.prompts !== undefined ? `measured on ${p.prompts} validation prompts` : '';
 }
 
 /** Agents per layer, e.g. `6 + 6 + 1 agents`: how many calls a query makes. */
@@ -98,7 +111,7 @@ function studyLine(a: ReportAnalysis): string {
 }
 
 const NOTES = [
-  'Score: mean over sources of the win rate (%) against the reference answers; 95% CIs by stratified bootstrap. LC: length-controlled AlpacaEval win rate, when it could be fit.',
+  'Score: mean over sources of the win rate (%) against the reference answers. For searched mixtures it is the model\'s estimate for the whole validation set (all measurements of all mixtures pooled, prompt difficulty adjusted) with a 95% interval; "measured" is the raw score on the prompts the mixture was judged on (stratified bootstrap CI). LC: length-controlled AlpacaEval win rate, when it could be fit.',
   'Cost: deployment USD per query, from the tokens measured during evaluation (all calls of the mixture, judge excluded).',
   'TFLOPs: 2 × active parameters × (prompt + completion tokens) per call, summed over the calls of a query.',
   'Latency proxy (the MoA paper\'s): per layer, the TFLOPs of its largest agent (agents of a layer run in parallel), summed over layers.',
@@ -116,7 +129,7 @@ function htmlReport(a: ReportAnalysis, svgs: Charts): string {
     const wall = layerWallText(rec);
     parts.push(`<section class="answer" id="recommendation"><p class="eyebrow">Recommended mixture</p><h2 class="rec">${h(rec.label)}</h2>`);
     parts.push(`<dl class="kpis">`);
-    parts.push(`<div><dt>Score</dt><dd>${fmtScore(rec.quality)}<small>${rec.ci ? ` 95% CI ${fmtCi(rec.ci)}` : ''}${h(sourcesText(rec))}</small></dd></div>`);
+    parts.push(`<div><dt>Score</dt><dd>${fmtScore(rec.quality)}<small>${rec.ci ? ` 95% CI ${fmtCi(rec.ci)}` : ''} · ${h(scoreBasis(a, rec))}${h(sourcesText(rec))}</small></dd></div>`);
     parts.push(`<div><dt>Cost per 1,000 queries</dt><dd>${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}<small>${h(costSpreadText(rec))}</small></dd></div>`);
     parts.push(
       `<div><dt>Latency proxy</dt><dd>${fmtTflops(rec.latencyProxy)}<small>${rec.latencyProxy === null ? ` (no parameter count for ${h(rec.unknownParams.join(', '))})` : ' TFLOPs'}${wall ? ` · wall clock per layer ${h(wall)}` : ''}</small></dd></div>`,
@@ -169,7 +182,7 @@ function mdReport(a: ReportAnalysis): string {
   const out: string[] = [`# Which mixture to deploy: ${a.study.name}`, '', `_${studyLine(a)} · generated ${a.generatedAt}_`, ''];
   if (rec) {
     out.push(`## Recommended: ${rec.label}`, '');
-    out.push(`- **Score:** ${fmtScore(rec.quality)}${rec.ci ? ` (95% CI ${fmtCi(rec.ci)})` : ''}${sourcesText(rec)}`);
+    out.push(`- **Score:** ${fmtScore(rec.quality)}${rec.ci ? ` (95% CI ${fmtCi(rec.ci)})` : ''}: ${scoreBasis(a, rec)}${sourcesText(rec)}`);
     const spreadText = costSpreadText(rec);
     out.push(`- **Cost per 1,000 queries:** ${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}${spreadText ? ` (${spreadText})` : ''}`);
     out.push(`- **Latency proxy:** ${rec.latencyProxy === null ? `unknown (no parameter count for ${rec.unknownParams.join(', ')})` : `${fmtTflops(rec.latencyProxy)} TFLOPs`}`);

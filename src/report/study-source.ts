@@ -9,17 +9,17 @@ import type { StudyRecord, TrialRecord } from '../search/types.js';
 // Reading studies without loading vega: `pareto` and the report's input checks need only this.
 
 /** The study and its trials, or an InputError naming the study and the database when it does not exist. */
-export function readStudy(db: BetterSqlite3.Database, studyName: string): { study: StudyRecord; trials: TrialRecord[] } {
+export async function readStudy(db: BetterSqlite3.Database, studyName: string): Promise<{ study: StudyRecord; trials: TrialRecord[] }> {
   const hasTables = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_studies'").get();
   const where = db.name && db.name !== ':memory:' ? ` in ${db.name}` : '';
   if (!hasTables) throw new InputError(`unknown study "${studyName}": no studies${where}`);
   const store = new StudyStore(db);
-  const study = store.getStudy(studyName);
+  const study = await store.getStudy(studyName);
   if (!study) {
-    const known = store.listStudies().map((s) => s.name);
+    const known = (await store.listStudies()).map((s) => s.name);
     throw new InputError(`unknown study "${studyName}"${where}${known.length ? ` (known: ${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''})` : ''}`);
   }
-  return { study, trials: store.listTrials(studyName) };
+  return { study, trials: await store.listTrials(studyName) };
 }
 
 /**

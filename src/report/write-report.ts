@@ -36,7 +36,7 @@ export interface WriteReportOptions {
 
 /** Read a study from the database, render the report and write its files. */
 export async function writeReport(opts: WriteReportOptions): Promise<{ dir: string; files: string[]; report: RenderedReport }> {
-  const { study, trials } = readStudy(opts.db, opts.studyName);
+  const { study, trials } = await readStudy(opts.db, opts.studyName);
   const report = await renderReport({ study, trials, ...(opts.space ? { space: opts.space } : {}), ...(opts.generatedAt ? { generatedAt: opts.generatedAt } : {}) });
   const dir = resolve(opts.outDir ?? defaultReportDir(opts.db, opts.studyName));
   return { dir, files: writeFiles(dir, reportFiles(report)), report };

@@ -1,61 +1,67 @@
-import { pairedDifference } from '../eval/statistics.js';
-import { features, type SearchDims } from './encoding.js';
-import { GaussianProcess } from './gaussian-process.js';
-import { observations, type Observation } from './strategies/_history.js';
-import type { TrialRecord } from './types.js';
+import type { SurrogateModel } from './surrogate.js';
+import type { Estimate, TrialRecord } from './types.js';
 
-/** Fit the surrogate to observed trials (scores 0–100, noise from each trial's interval). */
-export function fitSurrogate(obs: Observation[], dims: SearchDims, seed: number, restarts = 3): GaussianProcess {
-  return GaussianProcess.fit(
-    { X: obs.map((o) => features(dims, o.point)), y: obs.map((o) => o.score), noise: obs.map((o) => o.noise) },
-    { seed, restarts },
-  );
-}
+const Z95 = 1.959964;
 
 export interface Answer {
   trial: TrialRecord;
-  /** Surrogate posterior mean at the chosen mixture (its raw score when no surrogate could be fit). */
-  posteriorMean: number;
-  posteriorSd: number;
-  /** Ranked by posterior mean, best first (the answer is [0], the runner-up [1]). */
-  ranking: Array<{ trial: TrialRecord; posteriorMean: number }>;
+  /** What the search prints: the model's estimate for the whole validation set and its 95% interval. */
+  estimate: Estimate;
+  /** Competing mixtures by estimate, best first (the answer is [0], the runner-up [1]). */
+  ranking: Array<{ trial: TrialRecord; estimate: Estimate }>;
+  /** Every evaluated mixture's estimate by trial number (references of another shape included, unranked). */
+  estimates: Map<number, Estimate>;
+}
+
+function estimateOf(mean: number, variance: number, prompts: number, measurements: number): Estimate {
+  const sd = Math.sqrt(Math.max(0, variance));
+  return { mean, sd, ci: [mean - Z95 * sd, mean + Z95 * sd], prompts, measurements };
 }
 
 /**
- * The search's answer: the evaluated mixture with the best surrogate posterior mean, not the luckiest noisy
- * score. Every strategy's answer is chosen this way, so strategies are compared on equal terms.
+ * The search's answer, one rule for every strategy: the evaluated mixture in the search box with the best posterior
+ * mean of the model of all observations (not the luckiest noisy score). Its printed score is that posterior mean —
+ * the GP shrinks a lucky measurement toward what its neighbours and its own other measurements say, which removes
+ * the winner's curse of reporting the best of many noisy scores — and its interval adds the difficulty of prompts no
+ * mixture was judged on. Fixed references outside the box are estimated from their own data for comparison only.
  */
-export function chooseBest(history: TrialRecord[], dims: SearchDims, seed: number): Answer | undefined {
-  const complete = history.filter((t) => t.state === 'COMPLETE' && t.score !== undefined);
-  if (!complete.length) return undefined;
-  const obs = observations(complete, dims);
-  const ranked: Array<{ trial: TrialRecord; posteriorMean: number; sd: number }> = [];
-  if (obs.length >= 2) {
-    const gp = fitSurrogate(obs, dims, seed);
-    for (const o of obs) {
-      const p = gp.predict(features(dims, o.point));
-      ranked.push({ trial: o.trial, posteriorMean: p.mean, sd: Math.sqrt(p.variance) });
-    }
-  } else {
-    for (const o of obs) ranked.push({ trial: o.trial, posteriorMean: o.score, sd: Math.sqrt(o.noise) });
+export function chooseAnswer(model: SurrogateModel): Answer | undefined {
+  if (!model.points.length) return undefined;
+  const shared = model.estimates.shared;
+  const estimates = new Map<number, Estimate>();
+  const ranked: Array<{ trial: TrialRecord; estimate: Estimate }> = [];
+  for (const p of model.points) {
+    const { prompts, measurements } = p.estimate;
+    if (p.point) {
+      const post = model.posterior(p.point);
+      const e = estimateOf(post.mean, post.variance + shared, prompts, measurements);
+      ranked.push({ trial: p.trial, estimate: e });
+      estimates.set(p.trial.number, e);
+    } else estimates.set(p.trial.number, estimateOf(p.estimate.mean, p.estimate.noise + shared, prompts, measurements));
   }
-  // Fixed references outside the box (another shape or aggregator) are reported for comparison, but do not compete:
-  // their raw score is not comparable with shrunken posterior means. Only with nothing in the box do raw scores decide.
-  if (!ranked.length) for (const t of complete) ranked.push({ trial: t, posteriorMean: t.score!, sd: t.ci ? (t.ci[1] - t.ci[0]) / 3.92 : NaN });
+  // Only with nothing in the box do references compete (e.g. a study of fixed mixtures).
+  if (!ranked.length) for (const p of model.points) ranked.push({ trial: p.trial, estimate: estimates.get(p.trial.number)! });
   // Ties (rare) go to the earlier trial, so the answer is stable.
-  ranked.sort((a, b) => b.posteriorMean - a.posteriorMean || a.trial.number - b.trial.number);
-  // With few, noisy points the surrogate shrinks hard and can rank a mixture first that the paired data on the
-  // same prompts say is worse than the best-scoring one. The data win then: never answer with a mixture that is
-  // distinguishably worse (paired bootstrap) than another candidate.
-  const rawBest = ranked.reduce((a, b) => (b.trial.score! > a.trial.score! ? b : a));
-  if (rawBest !== ranked[0] && rawBest.trial.perPrompt?.length && ranked[0]!.trial.perPrompt?.length) {
-    try {
-      const d = pairedDifference(rawBest.trial.perPrompt, ranked[0]!.trial.perPrompt);
-      if (d.distinguishable && d.diff > 0) ranked.unshift(...ranked.splice(ranked.indexOf(rawBest), 1));
-    } catch {
-      // different prompt sets (a changed validation file): keep the surrogate's ranking
-    }
+  ranked.sort((a, b) => b.estimate.mean - a.estimate.mean || a.trial.number - b.trial.number);
+  ranked.forEach((r, i) => (r.estimate.rank = i + 1));
+  return { trial: ranked[0]!.trial, estimate: ranked[0]!.estimate, ranking: ranked, estimates };
+}
+
+/**
+ * "The best" wherever it is asked (search summary, report, `pareto`): the competing mixture with the best estimate,
+ * optionally among those whose deployment cost per query is within `maxCost`. Studies written before estimates fall
+ * back to the highest measured score (ties: cheaper, then earlier).
+ */
+export function bestTrial<T extends Pick<TrialRecord, 'number' | 'score' | 'estimate' | 'costPerQuery'>>(trials: readonly T[], maxCost = Infinity): T | undefined {
+  const fits = (t: T) => (t.costPerQuery ?? Infinity) <= maxCost || maxCost === Infinity;
+  const ranked = trials.filter((t) => t.estimate?.rank !== undefined && fits(t));
+  if (ranked.length) return ranked.reduce((a, b) => (b.estimate!.rank! < a.estimate!.rank! ? b : a));
+  if (trials.some((t) => t.estimate?.rank !== undefined)) return undefined;
+  let best: T | undefined;
+  for (const t of trials) {
+    if (t.score === undefined || !fits(t)) continue;
+    const better = !best || t.score > best.score! || (t.score === best.score && ((t.costPerQuery ?? Infinity) < (best.costPerQuery ?? Infinity) || ((t.costPerQuery ?? Infinity) === (best.costPerQuery ?? Infinity) && t.number < best.number)));
+    if (better) best = t;
   }
-  const top = ranked[0]!;
-  return { trial: top.trial, posteriorMean: top.posteriorMean, posteriorSd: top.sd, ranking: ranked.map(({ trial, posteriorMean }) => ({ trial, posteriorMean })) };
+  return best;
 }

@@ -1,10 +1,12 @@
-import type { Mixture } from '../config/mixture.js';
+import { loadMixture, type Mixture } from '../config/mixture.js';
 import { findModel, type SearchSpace } from '../config/space.js';
-import { projectJudgeCost, projectQueryCost, expectedCompletionTokens, type TokenStats } from '../cost/index.js';
+import { callCostUsd, expectedCompletionTokens, projectJudgeCost, projectQueryCost, TOKEN_PRIORS, type TokenStats } from '../cost/index.js';
 import { protocolFor } from '../eval/judges/judge.js';
 import type { ValidationItem } from '../eval/types.js';
 import { estimateTokens } from '../providers/estimate-tokens.js';
-import { mulberry32 } from '../random.js';
+import type { ObservationRecord, TrialRecord } from './types.js';
+
+export { stratifiedSubset } from './fidelity.js';
 
 /**
  * Safety factors on projections. Before any measurement the priors are rough, so the first trial is planned
@@ -13,73 +15,91 @@ import { mulberry32 } from '../random.js';
 const FIRST_TRIAL_MARGIN = 2;
 const MEASURED_MARGIN = 1.3;
 
+/** Projected USD of one measurement: what the strategy weighs against what it would learn. */
+export interface CostModel {
+  /**
+   * USD of judging `mixture` on `promptIds` at sample `offset`, with a safety margin. Layer-1 proposer answers this
+   * study already paid for (the same model, sample and prompt through any mixture) are free: the cache serves them.
+   */
+  measurement(mixture: Mixture, promptIds: readonly string[], offset: number): number;
+}
+
+const sampleKey = (model: string, sample: number, prompt: string) => `${model}\u0000${sample}\u0000${prompt}`;
+
 /**
- * Projected USD of evaluating `mixture` on `items` as if nothing were cached: every mixture call plus the judge
- * calls. Cached calls are free, so this over-estimates a partly cached trial, which is the safe side of a promise.
+ * Layer-1 proposer answers already paid for by complete measurements: layer 1 reads only the prompt, so copy i of a
+ * model at offset o on a prompt is the same cached call in every mixture.
  */
-export function projectTrialCost(
-  mixture: Mixture,
-  space: SearchSpace,
-  items: readonly ValidationItem[],
-  stats: TokenStats | undefined,
-  opts: { margin?: boolean } = {},
-): number {
+export function paidSamples(trials: readonly TrialRecord[], observations: readonly ObservationRecord[]): Set<string> {
+  const byNumber = new Map(trials.map((t) => [t.number, t]));
+  const out = new Set<string>();
+  for (const o of observations) {
+    if (o.state !== 'COMPLETE') continue;
+    const mf = byNumber.get(o.trial)?.mixture;
+    if (!mf) continue;
+    const first = typeof mf.layers === 'number' ? (mf.layers > 1 ? mf.proposers : undefined) : mf.layers[0];
+    for (const [model, n] of Object.entries(first ?? {})) for (let i = 0; i < n; i++) for (const p of o.promptIds) out.add(sampleKey(model, o.sampleOffset + i, p));
+  }
+  return out;
+}
+
+export function costModel(space: SearchSpace, items: readonly ValidationItem[], stats: TokenStats | undefined, paid: ReadonlySet<string> = new Set()): CostModel {
+  const byId = new Map(items.map((it) => [it.id, it]));
   const measured = !!stats && Object.keys(stats.models).length > 0;
-  const perQuery = projectQueryCost(mixture, space, stats).usd;
-  const candidateTokens = expectedCompletionTokens(stats, mixture.aggregator, 'aggregator');
-  const judge = space.judge;
-  let judgeUsd = 0;
-  for (const item of items) {
-    const common = { userPromptTokens: estimateTokens(item.prompt), candidateTokens, referenceTokens: estimateTokens(item.reference) };
-    const protocol = protocolFor(judge ?? { protocol: 'auto' }, item.source);
-    if (judge?.model) judgeUsd += projectJudgeCost(findModel(space, judge.model)!, { protocol, ...common });
-    else {
-      // A mixture judge (MoAA): price it as four calls of the space's dearest model, per game.
-      const dearest = space.models.reduce((a, m) => (m.price.input + m.price.output > a.price.input + a.price.output ? m : a));
-      judgeUsd += 4 * projectJudgeCost(dearest, { protocol, ...common });
+  const margin = measured ? MEASURED_MARGIN : FIRST_TRIAL_MARGIN;
+  const user = stats && stats.userPrompt.n > 0 ? stats.userPrompt.mean : TOKEN_PRIORS.userPrompt;
+  const judgeCache = new Map<string, number>();
+  const judgeUsd = (item: ValidationItem, candidateTokens: number) => {
+    const k = `${item.id}\u0000${Math.round(candidateTokens)}`;
+    let v = judgeCache.get(k);
+    if (v === undefined) {
+      v = projectJudge(space, item, candidateTokens);
+      judgeCache.set(k, v);
     }
-  }
-  const margin = opts.margin === false ? 1 : measured ? MEASURED_MARGIN : FIRST_TRIAL_MARGIN;
-  return (perQuery * items.length + judgeUsd) * margin;
+    return v;
+  };
+  return {
+    measurement(mixture, promptIds, offset) {
+      const perQuery = projectQueryCost(mixture, space, stats).usd;
+      const candidateTokens = expectedCompletionTokens(stats, mixture.aggregator, 'aggregator');
+      const layer1 = Object.entries(mixture.proposerLayers[0] ?? {}).map(([model, n]) => ({
+        model,
+        n,
+        usd: callCostUsd(findModel(space, model)!, user, expectedCompletionTokens(stats, model, 'proposer')),
+      }));
+      let usd = 0;
+      for (const id of promptIds) {
+        const item = byId.get(id);
+        if (!item) throw new Error(`costModel: prompt ${id} is not in the validation set`);
+        usd += perQuery + judgeUsd(item, candidateTokens);
+        for (const c of layer1) for (let i = 0; i < c.n; i++) if (paid.has(sampleKey(c.model, offset + i, id))) usd -= c.usd;
+      }
+      return Math.max(0, usd) * margin;
+    },
+  };
 }
 
-/** Evaluations a budget should afford before the validation set is cut down (see `planPromptSubset`). */
-export const MIN_AFFORDABLE_EVALS = 8;
-/** Never cut a validation set below this many prompts: scores would be mostly noise. */
-export const MIN_SUBSET = 12;
+function projectJudge(space: SearchSpace, item: ValidationItem, candidateTokens: number): number {
+  const common = { userPromptTokens: estimateTokens(item.prompt), candidateTokens, referenceTokens: estimateTokens(item.reference) };
+  const judge = space.judge;
+  const protocol = protocolFor(judge ?? { protocol: 'auto' }, item.source);
+  if (judge?.model) return projectJudgeCost(findModel(space, judge.model)!, { protocol, ...common });
+  // A mixture judge (MoAA): price it as four calls of the space's dearest model, per game.
+  const dearest = space.models.reduce((a, m) => (m.price.input + m.price.output > a.price.input + a.price.output ? m : a));
+  return 4 * projectJudgeCost(dearest, { protocol, ...common });
+}
 
 /**
- * How many prompts to use so that the budget affords about MIN_AFFORDABLE_EVALS evaluations of a typical
- * mixture (every proposer once), or undefined when the whole set is affordable.
+ * Projected USD of evaluating `mixture` on all of `items` as if nothing were cached: every mixture call plus the
+ * judge calls. Cached calls are free, so this over-estimates a partly cached evaluation: the safe side of a promise.
  */
-export function planPromptCount(typical: Mixture, space: SearchSpace, items: readonly ValidationItem[], budget: number): number | undefined {
-  const perEval = projectTrialCost(typical, space, items, undefined, { margin: false });
-  if (perEval * MIN_AFFORDABLE_EVALS <= budget) return undefined;
-  const n = Math.floor((items.length * budget) / (perEval * MIN_AFFORDABLE_EVALS));
-  return Math.min(items.length, Math.max(MIN_SUBSET, n));
+export function projectTrialCost(mixture: Mixture, space: SearchSpace, items: readonly ValidationItem[], stats: TokenStats | undefined, opts: { margin?: boolean } = {}): number {
+  const usd = costModel(space, items, stats).measurement(mixture, items.map((it) => it.id), 0);
+  const measured = !!stats && Object.keys(stats.models).length > 0;
+  return opts.margin === false ? usd / (measured ? MEASURED_MARGIN : FIRST_TRIAL_MARGIN) : usd;
 }
 
-/** A deterministic subset of `n` prompts, balanced across sources (round-robin over sources in a seeded order). */
-export function stratifiedSubset(items: readonly ValidationItem[], n: number, seed: number): ValidationItem[] {
-  const bySource = new Map<string, ValidationItem[]>();
-  for (const it of items) {
-    if (!bySource.has(it.source)) bySource.set(it.source, []);
-    bySource.get(it.source)!.push(it);
-  }
-  // Seeded Fisher–Yates per source.
-  const rand = mulberry32((seed ^ 0x9e3779b9) >>> 0);
-  const queues = [...bySource.keys()].sort().map((k) => {
-    const xs = bySource.get(k)!.slice();
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-    }
-    return xs;
-  });
-  const chosen = new Set<ValidationItem>();
-  while (chosen.size < Math.min(n, items.length)) {
-    for (const q of queues) if (q.length && chosen.size < n) chosen.add(q.shift()!);
-  }
-  // Keep the file's order: results read the same as on the full set.
-  return items.filter((it) => chosen.has(it));
+/** The mixture a stored trial stands for, normalized against the space. */
+export function trialMixture(t: Pick<TrialRecord, 'mixture'>, space: SearchSpace): Mixture {
+  return loadMixture(JSON.stringify(t.mixture), space);
 }

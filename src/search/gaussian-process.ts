@@ -31,6 +31,8 @@ export interface GpFitOptions {
   seed?: number;
   /** Use these hyperparameters instead of fitting. */
   hyper?: GpHyper;
+  /** Log-normal prior per input dimension on its lengthscale, `{ mu, sd }` of log ℓ (default: median 1, sd 1). */
+  lengthscalePriors?: ReadonlyArray<{ mu: number; sd: number }>;
 }
 
 export interface Posterior {
@@ -125,6 +127,7 @@ export class GaussianProcess {
       const f = evaluate(data.X, ys, noise, opts.hyper, false);
       return new GaussianProcess(data, yMean, yStd, f);
     }
+    const lenPrior = (i: number) => opts.lengthscalePriors?.[i] ?? PRIOR.logLen;
     // θ = [log ℓ_1..d, log σ², log nugget]
     const toHyper = (t: number[]): GpHyper => ({
       lengthscales: t.slice(0, d).map((v) => Math.exp(clamp(v, BOUNDS.logLen[0], BOUNDS.logLen[1]))),
@@ -146,7 +149,7 @@ export class GaussianProcess {
         if (v < lo) { f += 10 * (lo - v) ** 2; g[i] = g[i]! - 20 * (lo - v); }
         if (v > hi) { f += 10 * (v - hi) ** 2; g[i] = g[i]! + 20 * (v - hi); }
       };
-      for (let i = 0; i < d; i++) pen(i, PRIOR.logLen, BOUNDS.logLen[0], BOUNDS.logLen[1]);
+      for (let i = 0; i < d; i++) pen(i, lenPrior(i), BOUNDS.logLen[0], BOUNDS.logLen[1]);
       pen(d, PRIOR.logSig, BOUNDS.logSig[0], BOUNDS.logSig[1]);
       pen(d + 1, PRIOR.logNug, BOUNDS.logNug[0], BOUNDS.logNug[1]);
       if (!Number.isFinite(f)) return { f: 1e10, g: g.map(() => 0) };
@@ -158,8 +161,8 @@ export class GaussianProcess {
     for (let r = 0; r < restarts; r++) {
       const t0 =
         r === 0
-          ? [...Array<number>(d).fill(PRIOR.logLen.mu), 0, PRIOR.logNug.mu]
-          : [...Array.from({ length: d }, () => PRIOR.logLen.mu + (rand() * 2 - 1) * 1.2), (rand() * 2 - 1), PRIOR.logNug.mu + (rand() * 2 - 1) * 2];
+          ? [...Array.from({ length: d }, (_, i) => lenPrior(i).mu), 0, PRIOR.logNug.mu]
+          : [...Array.from({ length: d }, (_, i) => lenPrior(i).mu + (rand() * 2 - 1) * 1.2), (rand() * 2 - 1), PRIOR.logNug.mu + (rand() * 2 - 1) * 2];
       const res = bfgsFG(objective, t0, { gtol: 1e-4, maxIter: 60 + 10 * d });
       if (!best || res.fx < best.f) best = { t: res.x, f: res.fx };
     }
@@ -171,6 +174,22 @@ export class GaussianProcess {
   predict(x: number[]): Posterior {
     const { mean, variance } = this.predictWithGradient(x, false);
     return { mean, variance };
+  }
+
+  /** Posterior covariance of the latent function between points (no observation noise). */
+  covariance(xs: number[][]): number[][] {
+    const { X, invL2 } = this;
+    const { Kinv, hyper } = this.fitted;
+    const ks = xs.map((x) => X.map((xj) => matern(x, xj, invL2, hyper.signalVar).k));
+    const vs = ks.map((k) => Kinv.map((row) => row.reduce((s, v, b) => s + v * k[b]!, 0)));
+    const scale2 = this.yStd * this.yStd;
+    return xs.map((x, i) =>
+      xs.map((y, j) => {
+        let c = matern(x, y, invL2, hyper.signalVar).k;
+        for (let b = 0; b < X.length; b++) c -= ks[i]![b]! * vs[j]![b]!;
+        return c * scale2;
+      }),
+    );
   }
 
   /** Posterior mean and variance with their gradients w.r.t. x (analytic). */

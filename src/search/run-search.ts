@@ -2,25 +2,25 @@ import { existsSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { InputError } from '../config/input-error.js';
-import { checkMixtureAgainstSpace, loadMixture, mixtureKey, mixtureName, singleModelMixture, toMixtureFile, type Mixture, type MixtureFile } from '../config/mixture.js';
+import { checkMixtureAgainstSpace, loadMixture, mixtureKey, singleModelMixture, type Mixture, type MixtureFile } from '../config/mixture.js';
 import type { SearchSpace } from '../config/space.js';
-import { mergeTokenStats, type TokenStats } from '../cost/index.js';
-import { evaluateMixture } from '../eval/evaluate.js';
 import { pairedDifference, type PairedDifference } from '../eval/statistics.js';
 import type { ValidationItem } from '../eval/types.js';
 import { openExecutor, type DB } from '../executor/index.js';
-import { BudgetExceeded, type Executor, type GenerateOptions, type GenerationRequest, type GenerationResult } from '../executor/types.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { ChatProvider } from '../providers/types.js';
-import { chooseBest } from './answer.js';
+import { chooseAnswer } from './answer.js';
 import { loadFmin } from './bfgs.js';
-import { projectTrialCost } from './budget-plan.js';
-import { fromMixtureFile, searchDims, type SearchDims } from './encoding.js';
-import { STRATEGIES, checkExhaustive, type StrategyName } from './strategies/index.js';
+import { costModel, trialMixture } from './budget-plan.js';
+import { fromMixtureFile, searchDims } from './encoding.js';
+import { fidelityPlan, promptsSeen, promptsToMeasure } from './fidelity.js';
+import { measure, mergeStats, refresh, sessionCost, SpendRecorder, type SearchEvent, type Session, type StopReason } from './_session.js';
+import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName } from './strategies/index.js';
 import { StudyStore } from './study-store.js';
-import type { StudyConfig, StudyRecord, TrialKind, TrialRecord } from './types.js';
+import { fitModel } from './surrogate.js';
+import type { Estimate, StudyConfig, StudyRecord, TrialRecord } from './types.js';
 
-export type StopReason = 'budget' | 'max-evals' | 'converged' | 'interrupted';
+export type { SearchEvent, StopReason } from './_session.js';
 
 export interface SearchOptions {
   space: SearchSpace;
@@ -38,14 +38,6 @@ export interface SearchOptions {
   onEvent?: (e: SearchEvent) => void;
 }
 
-export type SearchEvent =
-  /** `searchIndex`: 1-based count of search trials including this one (undefined for references). */
-  | { type: 'trial-start'; trial: TrialRecord; searchIndex?: number; projectedUsd: number; resumed: boolean }
-  | { type: 'prompt'; trial: TrialRecord; done: number; total: number }
-  | { type: 'trial-end'; trial: TrialRecord; best?: TrialRecord }
-  | { type: 'spend'; spent: number; budget: number; made: number; cached: number }
-  | { type: 'stop'; reason: StopReason; detail: string };
-
 export interface Comparison {
   against: string;
   againstLabel: string;
@@ -56,9 +48,13 @@ export interface SearchOutcome {
   study: StudyRecord;
   stopped: StopReason;
   trials: TrialRecord[];
+  /** Measurements taken (all sessions). */
+  measurements: number;
   best?: {
     trial: TrialRecord;
     mixture: MixtureFile;
+    /** The printed score: the model's estimate for the whole validation set, its interval, prompts and measurements. */
+    estimate: Estimate;
     posteriorMean: number;
     vsRunnerUp?: Comparison;
     vsBestSingle?: Comparison;
@@ -95,277 +91,237 @@ export function referenceMixtures(space: SearchSpace, names: ReadonlyArray<keyof
 }
 
 /**
- * Forwards to the executor and books what it spends on the study as soon as each call settles, so even `kill -9`
- * loses (almost) no spend. Booking reads the executor's ledger rather than each result: a call whose waiter was
- * aborted may still have been paid and cached, and it must count.
- */
-class SpendRecorder implements Executor {
-  private booked: number;
-  constructor(
-    private readonly inner: Executor,
-    private readonly onPaid: (usd: number) => void,
-  ) {
-    this.booked = inner.spend().total;
-  }
-  private lastYield = Date.now();
-  async generate(req: GenerationRequest, opts?: GenerateOptions): Promise<GenerationResult> {
-    // An in-process provider resolves in microtasks and never lets the event loop turn: Ctrl-C (a macrotask)
-    // would wait for the whole search. Yield now and then so signals and the progress line get their turn.
-    if (Date.now() - this.lastYield > 50) {
-      await new Promise<void>((r) => setImmediate(r));
-      this.lastYield = Date.now();
-    }
-    try {
-      return await this.inner.generate(req, opts);
-    } finally {
-      this.sync();
-    }
-  }
-  /** Book whatever the ledger settled since the last look. */
-  sync(): void {
-    const total = this.inner.spend().total;
-    if (total > this.booked) {
-      this.onPaid(total - this.booked);
-      this.booked = total;
-    }
-  }
-  priceOf(model: string, p: number, c: number): number {
-    return this.inner.priceOf(model, p, c);
-  }
-  spend() {
-    return this.inner.spend();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
-// Once the user's abort fired, whatever the evaluation threw is the abort surfacing through some layer.
-const isAbort = (signal?: AbortSignal) => !!signal?.aborted;
-
-/**
- * Run (or resume) a study: reference trials, then the strategy's suggestions until the budget, `maxEvals` or the
- * strategy stops it. Each trial is evaluated through the caching executor and stored before the next is chosen;
- * nothing the next suggestion depends on lives only in memory.
+ * Run (or resume) a study in named phases over one session: re-run what a killed session left unfinished, measure
+ * the references, let the strategy choose measurements until the budget, `maxEvals` or the strategy stops it, then
+ * answer with the model of all observations. Each measurement is stored before the next is chosen; nothing the next
+ * choice depends on lives only in memory.
  */
 export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   // Every in-flight call listens on the signal: many listeners are expected, not a leak.
   if (opts.signal) setMaxListeners(0, opts.signal);
   const store = new StudyStore(opts.db);
-  let study: StudyRecord;
-  const existing = store.getStudy(opts.studyName);
+  const study = await openStudy(store, opts);
+  try {
+    const s = await openSession(store, study, opts);
+    try {
+      await rerunUnfinished(s);
+      if (opts.references !== false) await measureReferences(s);
+      await searchLoop(s);
+      if (opts.references !== false) await closingReferences(s);
+    } finally {
+      await closeSession(s);
+    }
+    return await answer(s);
+  } finally {
+    await store.release(study.name);
+  }
+}
+
+/** Create the study, or claim it for a resume (the stored configuration wins but for budget and max-evals). */
+async function openStudy(store: StudyStore, opts: SearchOptions): Promise<StudyRecord> {
+  const existing = await store.getStudy(opts.studyName);
   if (opts.resume) {
     if (!existing) throw new InputError(`no study named "${opts.studyName}" to resume`, { field: '--study' });
-    store.claim(existing.name); // before touching it: another live process may be running it
-    // The stored configuration wins, except the budget and max-evals, which a user may raise to continue further.
-    study = store.updateStudy(opts.studyName, {
+    await store.claim(existing.name); // before touching it: another live process may be running it
+    return store.updateStudy(opts.studyName, {
       state: 'RUNNING',
       stopped: undefined,
       config: { ...existing.config, budget: opts.config.budget, maxEvals: opts.config.maxEvals ?? existing.config.maxEvals },
     });
-  } else {
-    if (existing) throw new InputError(`study "${opts.studyName}" exists already: add --resume to continue it, or choose another --study`, { field: '--study' });
-    study = store.createStudy(opts.studyName, opts.config);
-    store.claim(study.name);
   }
-  try {
-    return await runClaimed(opts, store, study);
-  } finally {
-    store.release(study.name);
+  if (existing) throw new InputError(`study "${opts.studyName}" exists already: add --resume to continue it, or choose another --study`, { field: '--study' });
+  const dims = searchDims(opts.space);
+  const stride = Math.max(1, ...dims.proposers.map((p) => p.max));
+  const config: StudyConfig = { ...opts.config, fidelity: opts.config.fidelity ?? fidelityPlan(opts.items, opts.config.seed, stride) };
+  const study = await store.createStudy(opts.studyName, config);
+  await store.claim(study.name);
+  return study;
+}
+
+async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOptions): Promise<Session> {
+  const { space } = opts;
+  const config = study.config;
+  const dims = searchDims(space);
+  const strategy = STRATEGIES[config.strategy as StrategyName];
+  if (!strategy) throw new InputError(`unknown strategy "${config.strategy}"`, { field: '--strategy' });
+  if (config.strategy === 'exhaustive') checkExhaustive(dims, space.file);
+  if (config.inner === 'nelder-mead') await loadFmin();
+  const plan = config.fidelity ?? fidelityPlan(opts.items, config.seed, Math.max(1, ...dims.proposers.map((p) => p.max)));
+  const missing = plan.order.filter((id) => !opts.items.some((it) => it.id === id));
+  if (missing.length) throw new InputError(`the validation set no longer holds ${missing.length} of the prompts this study uses (e.g. ${missing[0]})`, { file: config.validationFile });
+  // The executor's hard budget covers this session: what earlier sessions spent is already gone.
+  const inner = await openExecutor({ space, db: opts.db, budgetUsd: Math.max(0, config.budget - study.spent), providers: opts.providers });
+  const s: Session = {
+    store,
+    study,
+    space,
+    items: opts.items,
+    byId: new Map(opts.items.map((it) => [it.id, it])),
+    dims,
+    plan,
+    strategy,
+    executor: new SpendRecorder(inner, async (usd) => {
+      s.spent += usd;
+      await store.addSpend(study.name, usd);
+    }),
+    concurrency: opts.concurrency ?? 4,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    emit: opts.onEvent ?? (() => {}),
+    view: { trials: [], observations: [] },
+    spent: study.spent,
+    budget: config.budget,
+  };
+  await refresh(s);
+  s.stats = mergeStats(s.view);
+  return s;
+}
+
+const fits = (s: Session, usd: number) => s.spent + usd <= s.budget;
+
+/** Measurements a killed session left RUNNING are re-run first (from the cache), so the history is whole again. */
+async function rerunUnfinished(s: Session): Promise<void> {
+  for (const o of s.view.observations.filter((x) => x.state === 'RUNNING')) {
+    const t = s.view.trials.find((x) => x.number === o.trial)!;
+    const mixture = trialMixture(t, s.space);
+    const usd = sessionCost(s).measurement(mixture, o.promptIds, o.sampleOffset);
+    const ok = await measure(s, { mixture, kind: t.kind, strategy: o.strategy, purpose: o.purpose, fidelity: o.fidelity, sampleOffset: o.sampleOffset, promptIds: o.promptIds, projectedUsd: usd, resumed: true });
+    if (!ok) return;
   }
 }
 
-async function runClaimed(opts: SearchOptions, store: StudyStore, claimed: StudyRecord): Promise<SearchOutcome> {
-  const { space, items, db, signal } = opts;
-  const emit = opts.onEvent ?? (() => {});
-  let study = claimed;
-  const config = study.config;
-  const dims: SearchDims = searchDims(space);
-  const strategyName = config.strategy as StrategyName;
-  const strategy = STRATEGIES[strategyName];
-  if (!strategy) throw new InputError(`unknown strategy "${config.strategy}"`, { field: '--strategy' });
-  if (strategyName === 'exhaustive') checkExhaustive(dims, space.file);
+/** The aggregator alone, per aggregator, on the first fidelity level: a cheap reference and the model's value at zero proposers. */
+async function measureReferences(s: Session): Promise<void> {
+  const level = s.plan.levels[0]!;
+  for (const agg of s.dims.aggregators) {
+    if (s.stop || s.signal?.aborted) return;
+    const m = singleModelMixture(agg);
+    if (s.view.trials.some((t) => t.mixtureKey === mixtureKey(m))) continue;
+    const promptIds = s.plan.order.slice(0, level);
+    const usd = sessionCost(s).measurement(m, promptIds, 0);
+    if (!fits(s, usd)) return;
+    if (!(await measure(s, { mixture: m, kind: 'reference', strategy: 'reference', purpose: 'reference', fidelity: level, sampleOffset: 0, promptIds, projectedUsd: usd }))) return;
+  }
+}
 
-  if (config.inner === 'nelder-mead') await loadFmin();
-  const budget = config.budget;
-  let spent = study.spent;
-  // The executor's hard budget covers this session: what earlier sessions spent is already gone.
-  const inner = await openExecutor({ space, db, budgetUsd: Math.max(0, budget - spent), providers: opts.providers });
-  const bookSpend = db.prepare('UPDATE search_studies SET spent = spent + ?, updated_at = ? WHERE name = ?');
-  const executor = new SpendRecorder(inner, (usd) => {
-    spent += usd;
-    bookSpend.run(usd, new Date().toISOString(), study.name);
-  });
-  const spendEvent = () => {
-    const s = inner.spend();
-    emit({ type: 'spend', spent, budget, made: s.calls.made, cached: s.calls.cached });
+function strategyContext(s: Session): StrategyContext {
+  const c = s.study.config;
+  return {
+    dims: s.dims,
+    seed: c.seed,
+    inner: c.inner ?? 'bfgs',
+    items: s.items,
+    fidelity: s.plan,
+    budget: { total: s.budget, spent: s.spent },
+    cost: sessionCost(s),
+    prior: costModel(s.space, s.items, undefined),
+    ...(c.maxEvals !== undefined ? { maxEvals: c.maxEvals } : {}),
   };
+}
 
-  let trials = store.listTrials(study.name);
-  let stats: TokenStats | undefined = trials.reduce<TokenStats | undefined>((acc, t) => (t.tokenStats ? (acc ? mergeTokenStats(acc, t.tokenStats) : t.tokenStats) : acc), undefined);
-  let stopped: StopReason | undefined;
-  let stopDetail = '';
-  const bestSoFar = () => {
-    const done = trials.filter((t) => t.state === 'COMPLETE' && t.score !== undefined);
-    return done.length ? done.reduce((a, b) => (b.score! > a.score! ? b : a)) : undefined;
-  };
-
-  /** Evaluate one trial; false when the search must stop (budget or interrupt). */
-  const evaluate = async (mixture: Mixture, kind: TrialKind, posteriorMean: number | undefined, projectedUsd: number, resumed: boolean): Promise<boolean> => {
-    const mf = toMixtureFile(mixture);
-    const trial = store.startTrial(study.name, {
-      kind,
-      strategy: kind === 'reference' ? 'reference' : strategy.name,
-      mixture: mf,
-      mixtureKey: mixtureKey(mixture),
-      label: mixtureName(mixture, space),
-      ...(posteriorMean !== undefined ? { posteriorMean } : {}),
+/** The strategy's measurements until the budget, `--max-evals`, an interrupt or the strategy itself stops. */
+async function searchLoop(s: Session): Promise<void> {
+  const maxEvals = s.study.config.maxEvals;
+  while (!s.stop) {
+    if (s.signal?.aborted) {
+      s.stop = { reason: 'interrupted', detail: 'interrupted between measurements' };
+      return;
+    }
+    const done = searchMeasurements(s.view);
+    if (maxEvals !== undefined && done >= maxEvals) {
+      s.stop = { reason: 'max-evals', detail: `${done} search measurements taken (--max-evals ${maxEvals})` };
+      return;
+    }
+    await new Promise<void>((r) => setImmediate(r)); // let a pending Ctrl-C in before choosing the next measurement
+    const ctx = strategyContext(s);
+    const sug = s.strategy.suggest(s.view, ctx);
+    if (!sug) {
+      s.stop = { reason: 'converged', detail: `${s.strategy.name} has nothing left worth measuring` };
+      return;
+    }
+    const key = mixtureKey(sug.mixture);
+    const trial = s.view.trials.find((t) => t.mixtureKey === key);
+    const promptIds = promptsToMeasure(s.plan, trial ? promptsSeen(s.view.observations, trial.number) : new Map(), sug.fidelity, sug.sampleOffset);
+    if (!promptIds.length) throw new Error(`strategy ${s.strategy.name} suggested a measurement already taken (${key}, ${sug.fidelity} prompts, offset ${sug.sampleOffset})`);
+    const usd = ctx.cost.measurement(sug.mixture, promptIds, sug.sampleOffset);
+    if (!fits(s, usd)) {
+      s.stop = { reason: 'budget', detail: `the next measurement is projected at $${usd.toFixed(4)}, more than the $${Math.max(0, s.budget - s.spent).toFixed(4)} left` };
+      return;
+    }
+    await measure(s, {
+      mixture: sug.mixture,
+      kind: trial?.kind ?? 'search',
+      strategy: s.strategy.name,
+      purpose: sug.purpose,
+      fidelity: sug.fidelity,
+      sampleOffset: sug.sampleOffset,
+      promptIds,
+      projectedUsd: usd,
+      ...(sug.posteriorMean !== undefined ? { posteriorMean: sug.posteriorMean } : {}),
+      ...(sug.note ? { note: sug.note } : {}),
     });
-    const searchIndex = kind === 'search' ? trials.filter((t) => t.kind === 'search' && t.number !== trial.number).length + 1 : undefined;
-    emit({ type: 'trial-start', trial, ...(searchIndex ? { searchIndex } : {}), projectedUsd, resumed });
-    const before = spent;
+  }
+}
+
+/** Fixed reference mixtures (MoA-Lite) when the search ended with budget to spare, on as many prompts as fit. */
+async function closingReferences(s: Session): Promise<void> {
+  if (s.stop?.reason !== 'max-evals' && s.stop?.reason !== 'converged') return;
+  const reached = Math.max(s.plan.levels[0]!, ...s.view.observations.filter((o) => o.state === 'COMPLETE' && o.sampleOffset === 0).map((o) => o.fidelity));
+  for (const m of referenceMixtures(s.space)) {
+    if (s.signal?.aborted || s.view.trials.some((t) => t.mixtureKey === mixtureKey(m))) continue;
+    const cost = sessionCost(s);
+    const level = [...s.plan.levels].reverse().find((l) => l <= reached && fits(s, cost.measurement(m, s.plan.order.slice(0, l), 0)));
+    if (level === undefined) continue;
+    const promptIds = s.plan.order.slice(0, level);
+    if (!(await measure(s, { mixture: m, kind: 'reference', strategy: 'reference', purpose: 'reference', fidelity: level, sampleOffset: 0, promptIds, projectedUsd: cost.measurement(m, promptIds, 0) }))) return;
+  }
+}
+
+async function closeSession(s: Session): Promise<void> {
+  await s.executor.close();
+  await s.executor.sync(); // calls settled while closing
+  const sp = s.executor.spend();
+  s.emit({ type: 'spend', spent: s.spent, budget: s.budget, made: sp.calls.made, cached: sp.calls.cached });
+}
+
+/** The answer by the model of all observations, stored on the study so the report and `pareto` recommend the same. */
+async function answer(s: Session): Promise<SearchOutcome> {
+  const reason: StopReason = s.stop?.reason ?? 'converged';
+  s.emit({ type: 'stop', reason, detail: s.stop?.detail ?? '' });
+  s.study = await s.store.updateStudy(s.study.name, { state: reason === 'interrupted' ? 'RUNNING' : 'COMPLETE', stopped: reason, spent: s.spent });
+  await refresh(s);
+  const a = chooseAnswer(fitModel(s.view.trials, s.view.observations, s.items, s.dims, s.study.config.seed));
+  if (a) {
+    await s.store.setEstimates(s.study.name, a.estimates);
+    const e = a.estimate;
+    s.study = await s.store.updateStudy(s.study.name, {
+      best: { trial: a.trial.number, score: e.mean, sd: e.sd, ci: e.ci, prompts: e.prompts, measurements: e.measurements, validationPrompts: s.items.length, posteriorMean: e.mean },
+    });
+    await refresh(s);
+  }
+  const trials = [...s.view.trials];
+  const calls = trials.reduce((acc, t) => ({ made: acc.made + (t.calls?.made ?? 0), cached: acc.cached + (t.calls?.cached ?? 0) }), { made: 0, cached: 0 });
+  const outcome: SearchOutcome = { study: s.study, stopped: reason, trials, measurements: s.view.observations.filter((o) => o.state === 'COMPLETE').length, spent: s.spent, budget: s.budget, calls };
+  if (!a) return outcome;
+  const best = trials.find((t) => t.number === a.trial.number)!;
+  const compare = (other: TrialRecord | undefined): Comparison | undefined => {
+    if (!other?.perPrompt || !best.perPrompt || other.number === best.number) return undefined;
     try {
-      const r = await evaluateMixture({
-        mixture,
-        space,
-        items,
-        executor,
-        concurrency: opts.concurrency ?? 4,
-        signal,
-        onProgress: (p) => {
-          emit({ type: 'prompt', trial, done: p.done, total: p.total });
-          spendEvent();
-        },
-      });
-      if (r.tokenStats) stats = stats ? mergeTokenStats(stats, r.tokenStats) : r.tokenStats;
-      const done = store.completeTrial(study.name, trial.number, {
-        score: r.score,
-        ci: r.ci,
-        bySource: r.bySource,
-        ...(r.lc !== undefined ? { lc: r.lc } : {}),
-        costPerQuery: r.costPerQuery,
-        tflopsPerQuery: r.tflopsPerQuery,
-        latencyProxyPerQuery: r.latencyProxyPerQuery,
-        spent: spent - before,
-        spentCumulative: spent,
-        calls: r.calls,
-        perPrompt: r.perPrompt,
-        projectedUsd,
-        ...(r.tokenStats ? { tokenStats: r.tokenStats } : {}),
-      });
-      trials = store.listTrials(study.name);
-      emit({ type: 'trial-end', trial: done, best: bestSoFar() });
-      return true;
-    } catch (e) {
-      if (e instanceof BudgetExceeded) {
-        // Its paid calls stay in the cache; the study ends here.
-        const failed = store.failTrial(study.name, trial.number, e.message, { spent: spent - before, spentCumulative: spent, projectedUsd });
-        trials = store.listTrials(study.name);
-        emit({ type: 'trial-end', trial: failed, best: bestSoFar() });
-        stopped = 'budget';
-        stopDetail = e.message;
-        return false;
-      }
-      if (isAbort(signal)) {
-        // Left RUNNING on purpose: --resume re-runs it first, from the cache.
-        trials = store.listTrials(study.name);
-        stopped = 'interrupted';
-        stopDetail = 'interrupted during a trial (it will be re-run from the cache on --resume)';
-        return false;
-      }
-      store.failTrial(study.name, trial.number, (e as Error)?.message ?? String(e), { spent: spent - before, spentCumulative: spent });
-      throw e;
+      return { against: other.mixtureKey, againstLabel: other.label, diff: pairedDifference(best.perPrompt, other.perPrompt) };
+    } catch {
+      return undefined; // no shared prompts
     }
   };
-
-  const fits = (projected: number) => spent + projected <= budget;
-  const project = (m: Mixture) => projectTrialCost(m, space, items, stats);
-
-  try {
-    // 1. Trials a killed session left RUNNING are re-run first (from the cache), so the history is whole again.
-    for (const t of trials.filter((x) => x.state === 'RUNNING')) {
-      const m = loadMixture(JSON.stringify(t.mixture), space);
-      if (!(await evaluate(m, t.kind, t.posteriorMean, project(m), true))) break;
-    }
-    const tried = () => new Set(trials.map((t) => t.mixtureKey));
-    // 2. The aggregator alone, per aggregator: a cheap reference and the surrogate's value at zero proposers.
-    if (!stopped && opts.references !== false) {
-      for (const agg of dims.aggregators) {
-        const m = singleModelMixture(agg);
-        if (tried().has(mixtureKey(m))) continue;
-        if (signal?.aborted) break;
-        const p = project(m);
-        if (!fits(p)) break;
-        if (!(await evaluate(m, 'reference', undefined, p, false))) break;
-      }
-    }
-    // 3. The strategy's suggestions.
-    while (!stopped) {
-      if (signal?.aborted) {
-        stopped = 'interrupted';
-        stopDetail = 'interrupted between trials';
-        break;
-      }
-      const searchDone = trials.filter((t) => t.kind === 'search').length;
-      if (config.maxEvals !== undefined && searchDone >= config.maxEvals) {
-        stopped = 'max-evals';
-        stopDetail = `${searchDone} search trials evaluated (--max-evals ${config.maxEvals})`;
-        break;
-      }
-      await new Promise<void>((r) => setImmediate(r)); // let a pending Ctrl-C in before choosing the next trial
-      const s = strategy.suggest(trials, { dims, seed: config.seed, inner: config.inner ?? 'bfgs' });
-      if (!s) {
-        stopped = 'converged';
-        stopDetail = `${strategy.name} has nothing left worth evaluating`;
-        break;
-      }
-      const p = project(s.mixture);
-      if (!fits(p)) {
-        stopped = 'budget';
-        stopDetail = `the next trial is projected at $${p.toFixed(4)}, more than the $${Math.max(0, budget - spent).toFixed(4)} left`;
-        break;
-      }
-      if (!(await evaluate(s.mixture, 'search', s.posteriorMean, p, false))) break;
-    }
-    // 4. Fixed reference mixtures (MoA-Lite) when the search ended with budget to spare.
-    if (opts.references !== false && (stopped === 'max-evals' || stopped === 'converged')) {
-      for (const m of referenceMixtures(space)) {
-        if (tried().has(mixtureKey(m)) || signal?.aborted) continue;
-        const p = project(m);
-        if (!fits(p)) continue;
-        if (!(await evaluate(m, 'reference', undefined, p, false))) break;
-      }
-    }
-  } finally {
-    await inner.close();
-    executor.sync(); // calls settled while closing
-    spendEvent();
-  }
-  const reason: StopReason = stopped ?? 'converged';
-  emit({ type: 'stop', reason, detail: stopDetail });
-  study = store.updateStudy(study.name, { state: reason === 'interrupted' ? 'RUNNING' : 'COMPLETE', stopped: reason, spent });
-  trials = store.listTrials(study.name);
-  const calls = trials.reduce((a, t) => ({ made: a.made + (t.calls?.made ?? 0), cached: a.cached + (t.calls?.cached ?? 0) }), { made: 0, cached: 0 });
-  const outcome: SearchOutcome = { study, stopped: reason, trials, spent, budget, calls };
-  const answer = chooseBest(trials, dims, config.seed);
-  if (answer) {
-    const best = answer.trial;
-    // Stored so the report recommends the search's answer, not merely the luckiest noisy score.
-    outcome.study = store.updateStudy(study.name, { best: { trial: best.number, posteriorMean: answer.posteriorMean } });
-    outcome.best = { trial: best, mixture: best.mixture, posteriorMean: answer.posteriorMean };
-    const compare = (other: TrialRecord | undefined): Comparison | undefined => {
-      if (!other?.perPrompt || !best.perPrompt || other.number === best.number) return undefined;
-      try {
-        return { against: other.mixtureKey, againstLabel: other.label, diff: pairedDifference(best.perPrompt, other.perPrompt) };
-      } catch {
-        return undefined;
-      }
-    };
-    outcome.best.vsRunnerUp = compare(answer.ranking[1]?.trial);
-    const singles = trials.filter((t) => t.state === 'COMPLETE' && t.score !== undefined && t.mixture.layers === 1);
-    const bestSingle = singles.length ? singles.reduce((a, b) => (b.score! > a.score! ? b : a)) : undefined;
-    outcome.best.vsBestSingle = compare(bestSingle);
-  }
+  const singles = trials.filter((t) => t.state === 'COMPLETE' && t.estimate && t.mixture.layers === 1);
+  const bestSingle = singles.length ? singles.reduce((x, y) => (y.estimate!.mean > x.estimate!.mean ? y : x)) : undefined;
+  const runnerUp = a.ranking[1] ? trials.find((t) => t.number === a.ranking[1]!.trial.number) : undefined;
+  outcome.best = {
+    trial: best,
+    mixture: best.mixture,
+    estimate: a.estimate,
+    posteriorMean: a.estimate.mean,
+    ...(compare(runnerUp) ? { vsRunnerUp: compare(runnerUp)! } : {}),
+    ...(compare(bestSingle) ? { vsBestSingle: compare(bestSingle)! } : {}),
+  };
   return outcome;
 }
 

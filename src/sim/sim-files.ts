@@ -36,7 +36,7 @@ function modelYaml(name: string, roles: string[], maxCopies?: number): string {
   return lines.join('\n');
 }
 
-function spaceYaml(name: string, proposers: string[], header: string): string {
+function spaceYaml(name: string, proposers: string[], aggregators: string[], header: string): string {
   return [
     header,
     `name: ${name}`,
@@ -47,7 +47,8 @@ function spaceYaml(name: string, proposers: string[], header: string): string {
     '  # Closed models: a strong final aggregator, the reference baselines and the judges.',
     ...CLOSED.map(([m, roles]) => modelYaml(m, roles)),
     'generation: { temperature: 0.7, maxTokens: 2048 }',
-    'search: { layers: 2, aggregators: [Qwen/Qwen1.5-110B-Chat] }',
+    '# Searched aggregators: the space\'s two strongest by exact truth (`sim truth`; docs/benchmarks.md).',
+    `search: { layers: 2, aggregators: [${aggregators.map((m) => prof(m).id).join(', ')}] }`,
     '# The default judge is the cheap sim gpt-4o-mini (judge skill close to GPT-4 Turbo): with the real',
     '# GPT-4 judge price ($10/$30 per 1M) one 100-prompt evaluation would cost about a dollar in judge calls alone.',
     `judge: { model: ${prof(DEFAULT_JUDGE).id} }`,
@@ -85,8 +86,8 @@ export function writeSimFiles(_root: string): Record<string, string> {
       '# mixtures in search-spaces/examples/ run here unchanged. See docs/sim-world.md.',
     ].join('\n');
   return {
-    'search-spaces/sim.yaml': spaceYaml('sim', SIX, header('The offline default space: the MoA paper\'s six open proposers in the simulated world.')),
-    'search-spaces/sim-12.yaml': spaceYaml('sim-12', [...SIX, ...SIX_MORE], header('Twelve candidate proposers (the MoA six + MoAA and other open models) for the search benchmark.')),
+    'search-spaces/sim.yaml': spaceYaml('sim', SIX, ['sim-llama-3-70b-instruct', 'sim-gpt-4o-2024-05-13'], header('The offline default space: the MoA paper\'s six open proposers in the simulated world.')),
+    'search-spaces/sim-12.yaml': spaceYaml('sim-12', [...SIX, ...SIX_MORE], ['sim-llama-3.1-70b-instruct', 'sim-gpt-4o-2024-05-13'], header('Twelve candidate proposers (the MoA six + MoAA and other open models) for the search benchmark.')),
     'validation-sets/sim-100.jsonl': simItems().map((it) => JSON.stringify(it)).join('\n') + '\n',
   };
 }

@@ -37,8 +37,16 @@ describe('moa-search --budget (CLI)', () => {
     expect(j.budget).toBe(0.5);
     expect(j.best.score).toBeGreaterThanOrEqual(j.best.ci[0]);
     expect(j.best.score).toBeLessThanOrEqual(j.best.ci[1]);
+    // What the score stands on: this mixture's prompts and measurements, out of the validation set's prompts.
+    expect(j.best.prompts).toBeGreaterThan(0);
+    expect(j.best.prompts).toBeLessThanOrEqual(8);
+    expect(j.best.measurements).toBeGreaterThanOrEqual(1);
+    expect(j.best.validationPrompts).toBe(8);
+    expect(j.measurements).toBeGreaterThanOrEqual(j.trials);
     expect(j.best.costPerQuery).toBeGreaterThan(0);
-    expect(j.best.tflopsPerQuery).toBeGreaterThan(0);
+    // TFLOPs are unknown (never guessed) when the aggregator has no parameter count (the closed GPT-4o).
+    if (j.best.mixture.aggregator === 'gpt-4o-2024-05-13') expect(j.best.tflopsPerQuery).toBeUndefined();
+    else expect(j.best.tflopsPerQuery).toBeGreaterThan(0);
     // The best mixture is a valid mixture file for the sim space.
     const simSpace = loadSpace(join(ROOT, 'search-spaces/sim.yaml'));
     const m = loadMixture(JSON.stringify(j.best.mixture), simSpace);
@@ -47,11 +55,35 @@ describe('moa-search --budget (CLI)', () => {
     expect(existsSync(j.report)).toBe(true);
     // The study is in the database with its trials: references plus at most 4 search trials.
     const store = new StudyStore(new Database(db, { readonly: true }));
-    const trials = store.listTrials(j.study);
+    const trials = await store.listTrials(j.study);
     expect(trials.length).toBe(j.trials);
-    expect(trials.filter((t) => t.kind === 'search').length).toBeLessThanOrEqual(4);
+    const observations = await store.listObservations(j.study);
+    expect(observations.filter((o) => o.purpose !== 'reference').length).toBeLessThanOrEqual(4);
     expect(trials.some((t) => t.kind === 'reference' && t.mixture.layers === 1)).toBe(true);
-    expect(store.getStudy(j.study)!.spent).toBeCloseTo(j.spent, 9);
+    expect((await store.getStudy(j.study))!.spent).toBeCloseTo(j.spent, 9);
+  });
+
+  it('--budget 1 on the default space prints the answer, its score with interval and what it stands on; the report says the same', async () => {
+    const db = join(dir, 'budget1.sqlite');
+    const out = join(dir, 'budget1-report');
+    const r = await runCli(['--budget', '1', '--db', db, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = /^best: (.+)\n  score (\d+\.\d) \[(\d+\.\d), (\d+\.\d)\] \(95% interval; model estimate for all 100 prompts, no selection bias\)\n  stands on (\d+) measurements? of this mixture on (\d+) of 100 prompts/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const [, label, score, lo, hi, measurements, prompts] = m!;
+    expect(Number(lo)).toBeLessThan(Number(score));
+    expect(Number(hi)).toBeGreaterThan(Number(score));
+    expect(r.stdout).toMatch(/^spent: \$0\.\d{4} of \$1\.0000/m);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain(`## Recommended: ${label}`);
+    expect(md).toContain(`**Score:** ${score} (95% CI ${lo}–${hi}): model estimate for all 100 validation prompts, from ${measurements} measurement`);
+    expect(md).toContain(`of this mixture on ${prompts} of them`);
+    const best = JSON.parse(readFileSync(join(out, 'best.json'), 'utf8'));
+    expect(best.meta).toMatchObject({ prompts: Number(prompts), measurements: Number(measurements) });
+    // pareto names the same mixture as the best overall.
+    const study = /^study (\S+):/m.exec(r.stdout)![1]!;
+    const p = await runCli(['pareto', study, '--db', db]);
+    expect(p.stdout).toMatch(new RegExp(`^Best overall: #\\d+ ${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} — score ${score}`, 'm'));
   });
 
   it('rejects bad flags with exit 2 and writes nothing', async () => {
@@ -169,11 +201,12 @@ describe('kill -9 and --resume', () => {
     await sim.server.close();
   });
 
-  it('resumes a killed study with zero repeated provider calls and the uninterrupted result', async () => {
+  it('resumes a multi-fidelity study killed mid-promotion with zero repeated provider calls and the uninterrupted result', async () => {
     const space = httpSpace(sim.server.url);
     expect(loadSpace(space).models.filter((m) => m.roles.includes('proposer'))).toHaveLength(4);
-    const val = tinyValidation(6);
-    const args = ['--space', space, '--validation', val, '--budget', '5', '--max-evals', '3', '--seed', '2', '--json', '--no-report'];
+    // 50 prompts: fidelity levels 25 and 50, so mixtures are screened on 25 and promoted to 50.
+    const val = tinyValidation(50);
+    const args = ['--space', space, '--validation', val, '--budget', '3', '--max-evals', '7', '--strategy', 'archon', '--seed', '2', '--json', '--no-report'];
 
     // Uninterrupted reference run.
     const a = await runCli([...args, '--db', join(dir, 'a.sqlite'), '--study', 'a']);
@@ -181,29 +214,33 @@ describe('kill -9 and --resume', () => {
     const callsA = new Set(sim.completed.keys());
     expect([...sim.completed.values()].every((n) => n === 1)).toBe(true);
     const resultA = JSON.parse(a.stdout);
+    const obsA = await new StudyStore(new Database(join(dir, 'a.sqlite'), { readonly: true })).listObservations('a');
+    const promote = obsA.find((o) => o.purpose === 'promote')!;
+    expect(promote).toBeDefined();
+    // Freeze the server halfway through the first promotion's calls, then SIGKILL.
+    const before = obsA.filter((o) => o.number < promote.number).reduce((n, o) => n + o.calls!.made, 0);
+    const freezeAt = before + Math.floor(promote.calls!.made / 2);
 
-    // Same study on a fresh database, killed mid-study: the server freezes at about half the calls, so nothing
-    // is in flight half-answered, then the process gets SIGKILL.
     sim.reset();
     const dbB = join(dir, 'b.sqlite');
     const child = spawnCli([...args, '--db', dbB, '--study', 'b']);
     const killed = new Promise<void>((resolve) => {
-      sim.freezeAt(Math.floor(callsA.size / 2), () => {
+      sim.freezeAt(freezeAt, () => {
         setTimeout(() => {
           child.kill('SIGKILL');
           resolve();
         }, 300);
       });
     });
-    const exit = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_c, s) => r(s)));
+    const exit = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_c, sig) => r(sig)));
     await killed;
     expect(await exit).toBe('SIGKILL');
     sim.unfreeze();
     const firstSession = new Map(sim.completed);
-    expect(firstSession.size).toBeGreaterThan(0);
+    expect(firstSession.size).toBeGreaterThan(before);
     expect(firstSession.size).toBeLessThan(callsA.size);
-    const mid = new StudyStore(new Database(dbB, { readonly: true }));
-    expect(mid.listTrials('b').some((t) => t.state === 'RUNNING')).toBe(true);
+    const mid = await new StudyStore(new Database(dbB, { readonly: true })).listObservations('b');
+    expect(mid.at(-1)).toMatchObject({ number: promote.number, purpose: 'promote', state: 'RUNNING' });
 
     sim.reset();
     const b = await runCli(['--study', 'b', '--resume', '--db', dbB, '--json', '--no-report']);
@@ -217,11 +254,11 @@ describe('kill -9 and --resume', () => {
     const resultB = JSON.parse(b.stdout);
     expect(resultB.best.mixture).toEqual(resultA.best.mixture);
     expect(resultB.best.score).toBeCloseTo(resultA.best.score, 9);
-    expect(resultB.trials).toBe(resultA.trials);
-    expect(resultB.stopped).toBe(resultA.stopped);
+    expect(resultB.best.ci).toEqual(resultA.best.ci);
+    expect([resultB.trials, resultB.measurements, resultB.stopped]).toEqual([resultA.trials, resultA.measurements, resultA.stopped]);
     expect(resultB.spent).toBeCloseTo(resultA.spent, 9);
-    const trialsA = new StudyStore(new Database(join(dir, 'a.sqlite'), { readonly: true })).listTrials('a').map((t) => [t.mixtureKey, t.state, t.score]);
-    const trialsB = new StudyStore(new Database(dbB, { readonly: true })).listTrials('b').map((t) => [t.mixtureKey, t.state, t.score]);
-    expect(trialsB).toEqual(trialsA);
+    const shape = async (file: string, study: string) =>
+      (await new StudyStore(new Database(file, { readonly: true })).listObservations(study)).map((o) => [o.trial, o.purpose, o.fidelity, o.sampleOffset, o.state, o.score]);
+    expect(await shape(dbB, 'b')).toEqual(await shape(join(dir, 'a.sqlite'), 'a'));
   });
 });

@@ -16,7 +16,9 @@ describe('analyzeStudy', () => {
     const data = reportData();
     const top = Math.max(...a.points.map((p) => p.quality));
     const other = a.points.find((p) => p.kind === 'search' && p.quality < top)!;
-    const b = analyzeStudy({ ...data, study: { ...data.study, best: { trial: other.number, posteriorMean: other.quality - 1 } } });
+    const q = other.quality - 1;
+    const best = { trial: other.number, score: q, sd: 2, ci: [q - 4, q + 4] as [number, number], prompts: 60, measurements: 1, validationPrompts: 60, posteriorMean: q };
+    const b = analyzeStudy({ ...data, study: { ...data.study, best } });
     expect(b.recommended!.number).toBe(other.number);
     expect(b.recommended!.quality).toBeLessThan(top);
   });

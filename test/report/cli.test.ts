@@ -12,18 +12,20 @@ import { STUDY, buildTrials, space } from './_fixtures.js';
 const dir = mkdtempSync(join(tmpdir(), 'moa-report-cli-'));
 const dbPath = join(dir, 'moa.sqlite');
 
-beforeAll(() => {
+beforeAll(async () => {
   const db = openDatabase(dbPath);
   const store = new StudyStore(db);
-  store.createStudy('demo', STUDY.config);
+  await store.createStudy('demo', STUDY.config);
   for (const t of buildTrials()) {
-    const started = store.startTrial('demo', { kind: t.kind, strategy: t.strategy, mixture: t.mixture, mixtureKey: t.mixtureKey, label: t.label });
+    const started = await store.ensureTrial('demo', { kind: t.kind, strategy: t.strategy, mixture: t.mixture, mixtureKey: t.mixtureKey, label: t.label });
+    const ids = (t.perPrompt ?? []).map((o) => o.id);
+    const o = await store.startObservation('demo', started.number, { purpose: t.kind === 'reference' ? 'reference' : 'screen', strategy: t.strategy, fidelity: ids.length, sampleOffset: 0, promptIds: ids });
     const { score, ci, costPerQuery, tflopsPerQuery, latencyProxyPerQuery, spent, spentCumulative, calls, perPrompt } = t;
     const result = { score, ci, costPerQuery, tflopsPerQuery, latencyProxyPerQuery, spent, spentCumulative, calls, perPrompt };
-    if (t.state === 'FAIL') store.failTrial('demo', started.number, t.error!, { spent });
-    else store.completeTrial('demo', started.number, result);
+    if (t.state === 'FAIL') await store.failObservation('demo', o.number, t.error!, { spent });
+    else await store.completeObservation('demo', o.number, result);
   }
-  store.updateStudy('demo', { state: 'COMPLETE', stopped: 'budget', spent: 7 });
+  await store.updateStudy('demo', { state: 'COMPLETE', stopped: 'budget', spent: 7 });
   db.close();
 });
 
@@ -46,7 +48,7 @@ describe('moa-search report and pareto', () => {
       const { dir: out, files } = await writeReport({ db, studyName: 'demo', space });
       expect(out).toBe(join(dir, 'demo'));
       expect(files).toHaveLength(7);
-      expect(() => readStudy(db, 'nope')).toThrow(InputError);
+      await expect(readStudy(db, 'nope')).rejects.toThrow(InputError);
     } finally {
       db.close();
     }

@@ -7,7 +7,7 @@ import { createSimProvider } from '../../src/sim/index.js';
 import type { ChatProvider } from '../../src/providers/types.js';
 import { runSearch, type SearchOptions } from '../../src/search/run-search.js';
 import { StudyStore } from '../../src/search/study-store.js';
-import { planPromptCount, projectTrialCost, stratifiedSubset } from '../../src/search/budget-plan.js';
+import { costModel, paidSamples, projectTrialCost, stratifiedSubset } from '../../src/search/budget-plan.js';
 import type { StudyConfig } from '../../src/search/types.js';
 
 const space = loadSpace(SIM_SPACE_FILE);
@@ -26,22 +26,23 @@ function countingSim(): { n: number; provider: ChatProvider } {
 const run = (o: Partial<SearchOptions> & Pick<SearchOptions, 'db' | 'studyName'>) => runSearch({ space, items, config: config(), ...o });
 
 describe('runSearch', () => {
-  it('evaluates the aggregator alone first and MoA-Lite last, as references', async () => {
+  it('measures each aggregator alone first and MoA-Lite last, as references, and stores the answer', async () => {
     const out = await run({ db: openDatabase(':memory:'), studyName: 'r' });
     expect(out.stopped).toBe('max-evals');
-    const kinds = out.trials.map((t) => t.kind);
-    expect(kinds[0]).toBe('reference');
-    const agg = space.search.aggregators![0]!;
-    expect(out.trials[0]!.mixture).toMatchObject({ layers: 1, aggregator: agg });
-    expect(kinds.filter((k) => k === 'search')).toHaveLength(5);
+    const aggs = space.search.aggregators!;
+    expect(out.trials.slice(0, aggs.length).map((t) => [t.kind, t.mixture.layers, t.mixture.aggregator])).toEqual(aggs.map((a) => ['reference', 1, a]));
     expect(out.trials.at(-1)).toMatchObject({ kind: 'reference', mixture: { aggregator: 'Qwen/Qwen1.5-72B-Chat' } });
-    // The answer is a searched mixture, compared with the best single model.
+    expect(out.measurements).toBe(aggs.length + 5 + 1);
+    // The answer: a searched mixture with a model estimate, compared with the best single model.
     expect(out.best!.trial.kind).toBe('search');
-    expect(out.best!.vsBestSingle!.againstLabel).toBe(space.models.find((m) => m.id === agg)!.label);
-    expect(out.best!.vsRunnerUp).toBeDefined();
+    expect(out.best!.estimate.prompts).toBeGreaterThan(0);
+    expect(out.best!.estimate.ci[0]).toBeLessThan(out.best!.estimate.mean);
+    expect(out.best!.vsBestSingle).toBeDefined();
     expect(out.study).toMatchObject({ state: 'COMPLETE', stopped: 'max-evals' });
-    // The answer is stored on the study, so the report recommends the same mixture.
-    expect(out.study.best).toEqual({ trial: out.best!.trial.number, posteriorMean: out.best!.posteriorMean });
+    // The answer is stored on the study, and every trial carries its estimate: report and pareto use the same rule.
+    expect(out.study.best).toMatchObject({ trial: out.best!.trial.number, score: out.best!.estimate.mean, prompts: out.best!.estimate.prompts });
+    expect(out.trials.filter((t) => t.state === 'COMPLETE').every((t) => t.estimate)).toBe(true);
+    expect(out.trials.find((t) => t.estimate?.rank === 1)!.number).toBe(out.best!.trial.number);
     // Every trial's projection was above what it really cost: the plan is on the safe side.
     for (const t of out.trials) expect(t.projectedUsd!).toBeGreaterThanOrEqual(t.spent!);
   });
@@ -55,18 +56,19 @@ describe('runSearch', () => {
     const ctl = new AbortController();
     const part = await run({
       db, studyName: 'i', signal: ctl.signal, providers: new Map([['sim', first.provider]]),
-      onEvent: (e) => { if (e.type === 'prompt' && e.trial.number === 2 && e.done === 3) ctl.abort(); },
+      onEvent: (e) => { if (e.type === 'prompt' && e.trial.number === 3 && e.done === 3) ctl.abort(); },
     });
     expect(part.stopped).toBe('interrupted');
     const store = new StudyStore(db);
-    expect(store.getStudy('i')).toMatchObject({ state: 'RUNNING', stopped: 'interrupted' });
-    expect(store.listTrials('i').map((t) => t.state)).toEqual(['COMPLETE', 'COMPLETE', 'RUNNING']);
+    expect(await store.getStudy('i')).toMatchObject({ state: 'RUNNING', stopped: 'interrupted' });
+    expect((await store.listObservations('i')).at(-1)!.state).toBe('RUNNING');
 
     const second = countingSim();
     const resumed = await run({ db, studyName: 'i', resume: true, providers: new Map([['sim', second.provider]]) });
     expect(resumed.stopped).toBe('max-evals');
-    expect(resumed.trials.map((t) => [t.mixtureKey, t.score])).toEqual(whole.trials.map((t) => [t.mixtureKey, t.score]));
+    expect(resumed.trials.map((t) => [t.mixtureKey, t.score, t.measurements])).toEqual(whole.trials.map((t) => [t.mixtureKey, t.score, t.measurements]));
     expect(resumed.best!.mixture).toEqual(whole.best!.mixture);
+    expect(resumed.best!.estimate.mean).toBeCloseTo(whole.best!.estimate.mean, 9);
     expect(resumed.spent).toBeCloseTo(whole.spent, 9);
     // Calls cut short by the interrupt are the only ones made twice.
     expect(first.n + second.n).toBeGreaterThanOrEqual(ref.n);
@@ -82,14 +84,20 @@ describe('runSearch', () => {
 });
 
 describe('budget planning', () => {
-  it('projects more than a trial really costs and sizes a prompt subset to the budget', () => {
+  it('projects more than a measurement really costs, and less once the study paid for shared proposer answers', () => {
     const m = uniformMixture({ 'Qwen/Qwen1.5-110B-Chat': 1, 'microsoft/WizardLM-2-8x22B': 2 }, 'Qwen/Qwen1.5-110B-Chat');
     const full = projectTrialCost(m, space, all, undefined, { margin: false });
     expect(projectTrialCost(m, space, all, undefined)).toBeGreaterThan(full);
-    expect(planPromptCount(m, space, all, 1000)).toBeUndefined();
-    const n = planPromptCount(m, space, all, full * 2)!;
-    expect(n).toBeGreaterThanOrEqual(12);
-    expect(n).toBeLessThan(all.length);
+    const ids = all.slice(0, 10).map((it) => it.id);
+    const fresh = costModel(space, all, undefined).measurement(m, ids, 0);
+    const trial = { number: 0, mixture: { layers: 2, proposers: { 'microsoft/WizardLM-2-8x22B': 2 }, aggregator: 'Qwen/Qwen1.5-72B-Chat', mode: 'synthesize' as const } };
+    const obs = [{ trial: 0, state: 'COMPLETE' as const, sampleOffset: 0, promptIds: ids }];
+    const paid = paidSamples([trial] as never, obs as never);
+    expect(paid.size).toBe(20);
+    const cached = costModel(space, all, undefined, paid).measurement(m, ids, 0);
+    expect(cached).toBeLessThan(fresh);
+    // Another sample offset (a replicate) shares nothing with offset 0.
+    expect(costModel(space, all, undefined, paid).measurement(m, ids, 3)).toBeCloseTo(fresh, 12);
   });
 
   it('takes a deterministic subset balanced across sources, in file order', () => {

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StudyError, StudyStore } from '../../src/search/study-store.js';
+import type { PromptOutcome } from '../../src/eval/types.js';
 import type { StudyConfig } from '../../src/search/types.js';
 
 const config: StudyConfig = {
@@ -16,53 +17,93 @@ const config: StudyConfig = {
   layers: 2,
   aggregators: ['A'],
   simulated: true,
+  fidelity: { order: ['p1', 'p2', 'p3', 'p4'], levels: [2, 4], stride: 3 },
 };
 const mixture = { layers: 2, proposers: { A: 2, B: 1 }, aggregator: 'A', mode: 'synthesize' as const };
 
+const outcome = (id: string, preference: number, source = id < 'p3' ? 'alpaca_eval' : 'arena_hard'): PromptOutcome => ({
+  id, source, preference, candidateChars: 100, referenceChars: 100, costUsd: 0.001, tflops: 1, latencyProxyTflops: 1, promptTokens: 10, completionTokens: 20,
+});
+
 describe('StudyStore', () => {
-  it('round-trips studies and trials through a file, across connections', () => {
+  it('keeps several observations per mixture and aggregates them on the trial, across connections', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'moa-study-')), 'db.sqlite');
     const db = new Database(file);
     const store = new StudyStore(db);
-    const s = store.createStudy('s1', config);
+    const s = await store.createStudy('s1', config);
     expect(s).toMatchObject({ name: 's1', state: 'RUNNING', spent: 0, config });
-    expect(() => store.createStudy('s1', config)).toThrow(StudyError);
+    await expect(store.createStudy('s1', config)).rejects.toThrow(StudyError);
 
-    const t0 = store.startTrial('s1', { kind: 'reference', strategy: 'reference', mixture: { layers: 1, aggregator: 'A', mode: 'synthesize' }, mixtureKey: 'k0', label: 'A' });
+    const t0 = await store.ensureTrial('s1', { kind: 'reference', strategy: 'reference', mixture: { layers: 1, aggregator: 'A', mode: 'synthesize' }, mixtureKey: 'k0', label: 'A' });
     expect(t0).toMatchObject({ number: 0, state: 'RUNNING', kind: 'reference' });
-    store.completeTrial('s1', 0, { score: 40, ci: [35, 45], spent: 0.1, spentCumulative: 0.1, calls: { made: 4, cached: 0 } });
-    const t1 = store.startTrial('s1', { kind: 'search', strategy: 'bfgs', mixture, mixtureKey: 'k1', label: '2×A+B → A', posteriorMean: 50 });
+    const o0 = await store.startObservation('s1', 0, { purpose: 'reference', strategy: 'reference', fidelity: 2, sampleOffset: 0, promptIds: ['p1', 'p2'], projectedUsd: 0.2 });
+    await store.completeObservation('s1', o0.number, { score: 40, ci: [35, 45], spent: 0.1, spentCumulative: 0.1, calls: { made: 4, cached: 0 }, perPrompt: [outcome('p1', 0.4), outcome('p2', 0.4)] });
+
+    // A mixture screened on level 2, promoted to level 4 (only its new prompts), then replicated at offset 3 on level 2.
+    const t1 = await store.ensureTrial('s1', { kind: 'search', strategy: 'bfgs', mixture, mixtureKey: 'k1', label: '2×A+B → A', posteriorMean: 50 });
     expect(t1.number).toBe(1);
-    store.failTrial('s1', 1, 'budget exceeded', { spent: 0.05 });
-    store.updateStudy('s1', { spent: 0.15, stopped: 'budget', state: 'COMPLETE' });
+    expect((await store.ensureTrial('s1', { kind: 'search', strategy: 'bfgs', mixture, mixtureKey: 'k1', label: '2×A+B → A' })).number).toBe(1);
+    const screen = await store.startObservation('s1', 1, { purpose: 'screen', strategy: 'bfgs', fidelity: 2, sampleOffset: 0, promptIds: ['p1', 'p2'] });
+    await store.completeObservation('s1', screen.number, { score: 50, spent: 0.2, spentCumulative: 0.3, calls: { made: 6, cached: 0 }, perPrompt: [outcome('p1', 1), outcome('p2', 0)] });
+    const promote = await store.startObservation('s1', 1, { purpose: 'promote', strategy: 'bfgs', fidelity: 4, sampleOffset: 0, promptIds: ['p3', 'p4'] });
+    await store.completeObservation('s1', promote.number, { score: 75, spent: 0.2, spentCumulative: 0.5, calls: { made: 5, cached: 1 }, perPrompt: [outcome('p3', 1), outcome('p4', 0.5)] });
+    const rep = await store.startObservation('s1', 1, { purpose: 'replicate', strategy: 'bfgs', fidelity: 2, sampleOffset: 3, promptIds: ['p1', 'p2'], note: 'KG 0.1' });
+    expect(rep).toMatchObject({ number: 3, state: 'RUNNING', sampleOffset: 3, note: 'KG 0.1' });
+    await store.completeObservation('s1', rep.number, { score: 50, spent: 0.1, spentCumulative: 0.6, calls: { made: 6, cached: 0 }, perPrompt: [outcome('p1', 0), outcome('p2', 1)] });
+    // A failed measurement still books what it paid.
+    const t2 = await store.ensureTrial('s1', { kind: 'search', strategy: 'bfgs', mixture: { ...mixture, proposers: { B: 3 } }, mixtureKey: 'k2', label: '3×B → A' });
+    const bad = await store.startObservation('s1', t2.number, { purpose: 'screen', strategy: 'bfgs', fidelity: 2, sampleOffset: 0, promptIds: ['p1', 'p2'] });
+    await store.failObservation('s1', bad.number, 'budget exceeded', { spent: 0.05 });
+    await store.updateStudy('s1', { spent: 0.65, stopped: 'budget', state: 'COMPLETE' });
     db.close();
 
     const store2 = new StudyStore(new Database(file));
-    expect(store2.getStudy('s1')).toMatchObject({ spent: 0.15, stopped: 'budget', state: 'COMPLETE' });
-    const trials = store2.listTrials('s1');
-    expect(trials.map((t) => [t.number, t.state])).toEqual([[0, 'COMPLETE'], [1, 'FAIL']]);
-    expect(trials[0]).toMatchObject({ score: 40, ci: [35, 45], calls: { made: 4, cached: 0 } });
-    expect(trials[0]!.finishedAt).toBeTruthy();
-    expect(trials[1]).toMatchObject({ mixture, error: 'budget exceeded', posteriorMean: 50, spent: 0.05 });
-    expect(store2.listStudies().map((x) => x.name)).toEqual(['s1']);
-    expect(store2.getStudy('nope')).toBeUndefined();
-    expect(store2.listTrials('nope')).toEqual([]);
+    expect(await store2.getStudy('s1')).toMatchObject({ spent: 0.65, stopped: 'budget', state: 'COMPLETE' });
+    const trials = await store2.listTrials('s1');
+    expect(trials.map((t) => [t.number, t.state, t.measurements, t.prompts])).toEqual([[0, 'COMPLETE', 1, 2], [1, 'COMPLETE', 3, 4], [2, 'FAIL', 0, 0]]);
+    const t = trials[1]!;
+    // p1 and p2 were judged twice: their outcomes are averaged (0.5 each), p3 and p4 once.
+    expect(t.perPrompt!.map((o) => [o.id, o.preference, o.replicates])).toEqual([['p1', 0.5, 2], ['p2', 0.5, 2], ['p3', 1, undefined], ['p4', 0.5, undefined]]);
+    // Score: mean over sources of per-source means: alpaca (p1, p2) 50, arena (p3, p4) 75.
+    expect(t.score).toBeCloseTo(62.5, 9);
+    expect(t).toMatchObject({ spent: 0.5, spentCumulative: 0.6, calls: { made: 17, cached: 1 }, posteriorMean: 50 });
+    expect(trials[2]).toMatchObject({ error: 'budget exceeded', spent: 0.05 });
+    const obs = await store2.listObservations('s1');
+    expect(obs.map((o) => [o.number, o.trial, o.purpose, o.fidelity, o.sampleOffset, o.state])).toEqual([
+      [0, 0, 'reference', 2, 0, 'COMPLETE'],
+      [1, 1, 'screen', 2, 0, 'COMPLETE'],
+      [2, 1, 'promote', 4, 0, 'COMPLETE'],
+      [3, 1, 'replicate', 2, 3, 'COMPLETE'],
+      [4, 2, 'screen', 2, 0, 'FAIL'],
+    ]);
+    expect(obs[2]!.promptIds).toEqual(['p3', 'p4']);
+    expect((await store2.listStudies()).map((x) => x.name)).toEqual(['s1']);
+    expect(await store2.getStudy('nope')).toBeUndefined();
+    expect(await store2.listTrials('nope')).toEqual([]);
+
+    // The answer's estimates land on the trials; trials not given lose theirs.
+    await store2.setEstimates('s1', new Map([[1, { mean: 60, sd: 2, ci: [56, 64] as [number, number], prompts: 4, measurements: 3, rank: 1 }]]));
+    expect((await store2.getTrial('s1', 1))!.estimate).toMatchObject({ mean: 60, rank: 1 });
+    await store2.setEstimates('s1', new Map());
+    expect((await store2.getTrial('s1', 1))!.estimate).toBeUndefined();
   });
 
-  it('restarts an unfinished trial under its number and refuses to repeat a complete one', () => {
+  it('restarts an unfinished measurement under its number and refuses to repeat a complete one', async () => {
     const store = new StudyStore(new Database(':memory:'));
-    store.createStudy('s', config);
-    store.startTrial('s', { kind: 'search', strategy: 'bfgs', mixture, mixtureKey: 'k', label: 'x' });
-    store.startTrial('s', { kind: 'search', strategy: 'bfgs', mixture, mixtureKey: 'k2', label: 'y' });
-    // trial 0 left RUNNING (a killed process): starting it again reuses number 0
-    const again = store.startTrial('s', { kind: 'search', strategy: 'bfgs', mixture, mixtureKey: 'k', label: 'x' });
-    expect(again.number).toBe(0);
-    store.completeTrial('s', 0, { score: 1 });
-    expect(() => store.startTrial('s', { kind: 'search', strategy: 'bfgs', mixture, mixtureKey: 'k', label: 'x' })).toThrow(/complete already/);
-    expect(() => store.startTrial('missing', { kind: 'search', strategy: 'bfgs', mixture, mixtureKey: 'k', label: 'x' })).toThrow(/not found/);
+    await store.createStudy('s', config);
+    await store.ensureTrial('s', { kind: 'search', strategy: 'bfgs', mixture, mixtureKey: 'k', label: 'x' });
+    const a = await store.startObservation('s', 0, { purpose: 'screen', strategy: 'bfgs', fidelity: 2, sampleOffset: 0, promptIds: ['p1', 'p2'] });
+    await store.startObservation('s', 0, { purpose: 'replicate', strategy: 'bfgs', fidelity: 2, sampleOffset: 3, promptIds: ['p1', 'p2'] });
+    // The first left RUNNING (a killed process): starting it again reuses its number.
+    const again = await store.startObservation('s', 0, { purpose: 'screen', strategy: 'bfgs', fidelity: 2, sampleOffset: 0, promptIds: ['p1', 'p2'] });
+    expect(again.number).toBe(a.number);
+    await store.completeObservation('s', a.number, { score: 1, perPrompt: [outcome('p1', 0), outcome('p2', 0.02)] });
+    await expect(store.startObservation('s', 0, { purpose: 'screen', strategy: 'bfgs', fidelity: 2, sampleOffset: 0, promptIds: ['p1', 'p2'] })).rejects.toThrow(/complete already/);
+    await expect(store.startObservation('s', 7, { purpose: 'screen', strategy: 'bfgs', fidelity: 2, sampleOffset: 0, promptIds: ['p1'] })).rejects.toThrow(/no trial 7/);
+    await expect(store.ensureTrial('missing', { kind: 'search', strategy: 'bfgs', mixture, mixtureKey: 'k', label: 'x' })).rejects.toThrow(/not found/);
     // clearing `stopped` when resuming
-    store.updateStudy('s', { stopped: 'interrupted' });
-    expect(store.updateStudy('s', { stopped: undefined }).stopped).toBeUndefined();
+    await store.updateStudy('s', { stopped: 'interrupted' });
+    expect((await store.updateStudy('s', { stopped: undefined })).stopped).toBeUndefined();
   });
 });
 
@@ -71,16 +112,16 @@ describe('StudyStore.claim', () => {
     const { hostname } = await import('node:os');
     const db = new Database(':memory:');
     const store = new StudyStore(db);
-    store.createStudy('c', config);
-    store.claim('c');
-    store.claim('c'); // the same process may claim again
+    await store.createStudy('c', config);
+    await store.claim('c');
+    await store.claim('c'); // the same process may claim again
     // A live other process (our parent) owns it: refused.
     db.prepare('UPDATE search_studies SET owner = ? WHERE name = ?').run(`${hostname()}:${process.ppid}`, 'c');
-    expect(() => store.claim('c')).toThrow(/is being run by process/);
+    await expect(store.claim('c')).rejects.toThrow(/is being run by process/);
     // A dead owner (kill -9): taken over.
     db.prepare('UPDATE search_studies SET owner = ? WHERE name = ?').run(`${hostname()}:999999999`, 'c');
-    store.claim('c');
-    store.release('c');
+    await store.claim('c');
+    await store.release('c');
     expect((db.prepare('SELECT owner FROM search_studies').get() as { owner: string | null }).owner).toBeNull();
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadMixture, loadSpace, modelsWithRole } from '../../src/config/index.js';
+import { loadMixture, loadSpace, modelsWithRole, uniformMixture } from '../../src/config/index.js';
 import { loadValidationSet } from '../../src/eval/validation-set.js';
-import { getProfile } from '../../src/sim/index.js';
+import { createTruthOracle, getProfile } from '../../src/sim/index.js';
 import { writeSimFiles } from '../../src/sim/sim-files.js';
 import { promptKey, promptKind } from '../../src/sim/_world.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
@@ -32,7 +32,7 @@ describe('the offline default files', () => {
     expect(new Set(items.map((i) => promptKey(i.prompt))).size).toBe(100);
   });
 
-  it('sim.yaml: the six MoA proposers (maxCopies 3), Qwen1.5-110B as the searched aggregator, a cheap judge', () => {
+  it('sim.yaml: the six MoA proposers (maxCopies 3), its two strongest aggregators searched, a cheap judge', () => {
     expect(SIM_SPACE_FILE).toBe(resolve(ROOT, 'search-spaces/sim.yaml'));
     const space = loadSpace(SIM_SPACE_FILE);
     const proposers = modelsWithRole(space, 'proposer');
@@ -40,7 +40,12 @@ describe('the offline default files', () => {
       ['Qwen/Qwen1.5-110B-Chat', 'Qwen/Qwen1.5-72B-Chat', 'databricks/dbrx-instruct', 'meta-llama/Llama-3-70b-chat-hf', 'microsoft/WizardLM-2-8x22B', 'mistralai/Mixtral-8x22B-Instruct-v0.1'].sort(),
     );
     expect(proposers.every((m) => m.maxCopies === 3)).toBe(true);
-    expect(space.search.aggregators).toEqual(['Qwen/Qwen1.5-110B-Chat']);
+    expect(space.search.aggregators).toEqual(['meta-llama/Llama-3-70b-chat-hf', 'gpt-4o-2024-05-13']);
+    // The two strongest: a strong mixture (3×Q110 + 3×Wiz) is truly best under them among every model that may aggregate.
+    const oracle = createTruthOracle({ space, items: loadValidationSet(SIM_VALIDATION_FILE) });
+    const under = (agg: string) => oracle(uniformMixture({ 'Qwen/Qwen1.5-110B-Chat': 3, 'microsoft/WizardLM-2-8x22B': 3 }, agg)).score;
+    const ranked = modelsWithRole(space, 'aggregator').map((m) => m.id).sort((a, b) => under(b) - under(a));
+    expect(new Set(ranked.slice(0, 2))).toEqual(new Set(space.search.aggregators));
     const judge = space.models.find((m) => m.id === space.judge!.model)!;
     expect(judge.price).toEqual({ input: 0.15, output: 0.6 });
     expect(modelsWithRole(space, 'baseline').map((m) => m.id)).toEqual(expect.arrayContaining(['gpt-4-1106-preview', 'gpt-4-0314', 'gpt-4-turbo-2024-04-09']));

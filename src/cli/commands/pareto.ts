@@ -31,7 +31,7 @@ async function runPareto(studyName: string, opts: ParetoOptions): Promise<void> 
   const { paretoSummary, formatParetoSummary } = await import('../../report/pareto-summary.js');
   const db = openStudyDatabase(resolveDbPath(opts.db));
   try {
-    const { study, trials } = readStudy(db, studyName);
+    const { study, trials } = await readStudy(db, studyName);
     const { space, warning } = studySpace(study, opts.space);
     if (warning && !opts.json) process.stderr.write(`moa-search: warning: ${warning}\n`);
     const summary = paretoSummary(analyzeStudy({ study, trials, ...(space ? { space } : {}) }), opts.by, opts.maxCost);

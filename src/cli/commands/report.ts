@@ -29,7 +29,7 @@ async function runReport(studyName: string, opts: ReportOptions): Promise<void> 
   const db = openStudyDatabase(resolveDbPath(opts.db));
   try {
     // Validate everything (study exists, space loads) before a single file is written.
-    const { study } = readStudy(db, studyName);
+    const { study } = await readStudy(db, studyName);
     const { space, warning } = studySpace(study, opts.space);
     if (warning) process.stderr.write(`moa-search: warning: ${warning}\n`);
     const { writeReport } = await import('../../report/write-report.js');

@@ -1,7 +1,7 @@
 import { InputError } from '../../config/input-error.js';
 import { mulberry32 } from '../../random.js';
-import { boxSize, pointKey, seedFor, toMixture, type SearchDims } from '../encoding.js';
-import { triedPoints } from './_history.js';
+import { boxSize, pointKey, seedFor, type SearchDims } from '../encoding.js';
+import { fixedFidelity, screen, triedPoints } from './_history.js';
 import { enumeratePoints } from './random.js';
 import type { Strategy } from './types.js';
 
@@ -11,16 +11,17 @@ export const EXHAUSTIVE_LIMIT = 5000;
 export function checkExhaustive(dims: SearchDims, file?: string): void {
   const n = boxSize(dims);
   if (n > EXHAUSTIVE_LIMIT)
-    throw new InputError(`--strategy exhaustive: the space has ${n} mixtures, more than ${EXHAUSTIVE_LIMIT}; use bfgs, random or greedy`, { file, field: '--strategy' });
+    throw new InputError(`--strategy exhaustive: the space has ${n} mixtures, more than ${EXHAUSTIVE_LIMIT}; use bfgs, random, greedy or archon`, { file, field: '--strategy' });
 }
 
 /**
- * Every mixture once, in an order shuffled by the seed (so `--max-evals` cuts a uniform sample rather than
- * one corner of the box). The order depends on the seed only: resuming continues it.
+ * Every mixture once at a fixed fidelity, in an order shuffled by the seed (so a budget or `--max-evals` cuts a
+ * uniform sample rather than one corner of the box). The order depends on the seed only: resuming continues it.
  */
 export const exhaustiveStrategy: Strategy = {
   name: 'exhaustive',
-  suggest(history, { dims, seed }) {
+  suggest(view, ctx) {
+    const { dims, seed } = ctx;
     checkExhaustive(dims);
     const order = enumeratePoints(dims);
     const rand = mulberry32(seedFor(seed, 0xe4a));
@@ -28,8 +29,8 @@ export const exhaustiveStrategy: Strategy = {
       const j = Math.floor(rand() * (i + 1));
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
-    const tried = triedPoints(history, dims);
+    const tried = triedPoints(view, dims);
     const next = order.find((p) => !tried.has(pointKey(p)));
-    return next ? { point: next, mixture: toMixture(dims, next), note: 'exhaustive' } : null;
+    return next ? screen(dims, next, fixedFidelity(ctx), 'exhaustive') : null;
   },
 };
