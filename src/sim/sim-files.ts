@@ -2,6 +2,7 @@ import { getProfile, type SimProfile } from './_profiles.js';
 import { simComplete } from './provider.js';
 import { ALPACA_PROMPTS, ARENA_PROMPTS } from './_sim-prompts.js';
 import { promptTopic } from './_world.js';
+import { sampleCatalogJson } from './sample-catalog.js';
 
 // The default offline files, generated from the profiles so prices, parameters and ids never drift.
 
@@ -97,6 +98,7 @@ export function writeSimFiles(_root: string): Record<string, string> {
       header('sim.yaml after a release: the six MoA proposers plus Llama 3.1 405B (July 2024), which may also aggregate.'),
       [...AGGREGATORS, RELEASE_MODEL],
     ),
+    'search-spaces/catalogs/openrouter-sample.json': sampleCatalogJson(RELEASE_MODEL),
     'validation-sets/sim-100.jsonl': simItems().map((it) => JSON.stringify(it)).join('\n') + '\n',
   };
 }
