@@ -58,6 +58,16 @@ describe('models import on the simulated world (the README walk-through)', () =>
     expect(r.stdout).toContain(`+  - id: ${NEW}\n+    provider: sim\n+    price: { input: 5, output: 5 }\n`);
     expect(r.stdout).toMatch(/note: the search will not try .* as the final aggregator .*pass --search-aggregator/);
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('dry run: 1 added, 0 updated, 0 unchanged; nothing written');
+    const j = await runCliIn(dir, ['models', 'import', SAMPLE, '--space', file, '--match', '*405b*', '--dry-run', '--json', '--max-copies', '2']);
+    expect(j.code, j.stderr).toBe(0);
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      catalog: { format: 'openrouter', models: 19 },
+      provider: 'sim',
+      changes: [{ kind: 'add', model: { id: NEW, price: { input: 5, output: 5 }, contextWindow: 131072 }, roles: ['proposer', 'aggregator'], maxCopies: 2 }],
+      paramsUnknown: [{ id: NEW, what: 'params' }],
+      changed: true,
+      written: false,
+    });
     expect(readFileSync(file).equals(before)).toBe(true);
     expect(readdirSync(dir)).toEqual(['space.yaml']);
   });
