@@ -1,4 +1,4 @@
-import { shiftDecimal } from '../catalog/_decimal.js';
+import { shiftDecimal } from '../catalog/index.js';
 import { PROFILES, type SimProfile } from './_profiles.js';
 
 // search-spaces/catalogs/openrouter-sample.json: the simulated world's models as OpenRouter's GET /api/v1/models
