@@ -8,6 +8,7 @@ import { registerValidation } from './commands/validation.js';
 import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerPareto } from './commands/pareto.js';
+import { registerModels } from './commands/models.js';
 
 // Command modules only declare options; each action imports its implementation lazily,
 // so `moa-search --help` never loads SQLite, the OpenAI SDK or vega.
@@ -27,6 +28,7 @@ registerReport(program);
 registerPareto(program);
 registerServe(program);
 registerCache(program);
+registerModels(program);
 
 // `search` is the default command, so commander would hand a mistyped command name to it as a stray argument.
 const first = process.argv[2];

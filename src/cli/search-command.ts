@@ -226,7 +226,7 @@ function summary(o: SearchOutcome, reportPath?: string): string {
     lines.push(`best: ${t.label}`);
     lines.push(
       `  score ${t.score!.toFixed(1)} [${t.ci![0].toFixed(1)}, ${t.ci![1].toFixed(1)}] (surrogate mean ${b.posteriorMean.toFixed(1)}), ` +
-        `$${(t.costPerQuery ?? 0).toFixed(5)}/query, ${(t.tflopsPerQuery ?? NaN).toFixed(1)} TFLOPs/query`,
+        `$${(t.costPerQuery ?? 0).toFixed(5)}/query, ${t.tflopsPerQuery == null ? 'unknown' : t.tflopsPerQuery.toFixed(1)} TFLOPs/query`,
     );
     for (const [what, c] of [['runner-up', b.vsRunnerUp], ['best single model', b.vsBestSingle]] as const) {
       if (c) lines.push(`  vs ${what} (${c.againstLabel}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}]${c.diff.distinguishable ? '' : ' — not distinguishable on this validation set'}`);

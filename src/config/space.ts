@@ -48,8 +48,9 @@ export const ModelSchema = z
     label: z.string().min(1).optional(),
     /** USD per 1M tokens. */
     price: z.object({ input: nonNegative, output: nonNegative }).strict(),
-    /** Billions of parameters; active < total for mixture-of-experts models. */
-    params: z.object({ total: positive, active: positive }).strict().optional(),
+    /** Billions of parameters; active < total for mixture-of-experts models. TFLOPs need `active`: a count
+     * imported from a catalog may give the total alone, and the active count is then unknown, never assumed. */
+    params: z.object({ total: positive, active: positive.optional() }).strict().optional(),
     roles: z.array(z.enum(ROLES)).min(1).default(['proposer', 'aggregator']),
     maxCopies: z.number().int().min(1).max(16).default(1),
     contextWindow: z.number().int().positive().optional(),
@@ -134,7 +135,7 @@ function checkSpace(
     seen.add(m.id);
     if (!raw.providers[m.provider])
       throw new InputError(`unknown provider "${m.provider}" (declared: ${Object.keys(raw.providers).join(', ') || 'none'})`, at('provider'));
-    if (m.params && m.params.active > m.params.total)
+    if (m.params?.active !== undefined && m.params.active > m.params.total)
       throw new InputError('params.active cannot exceed params.total', at('params'));
   });
   const need = (id: string | undefined, path: Array<string | number>, field: string) => {

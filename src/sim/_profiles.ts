@@ -62,6 +62,10 @@ const BASE: Base[] = [
     lengths: { alpacaChars: 1465, arenaTokens: 457 }, topics: { code: 0.25 }, judge: JUDGE_WEAK },
   { name: 'sim-qwen1.5-32b-chat', id: 'Qwen/Qwen1.5-32B-Chat', label: 'Q32', misProne: -1.1, price: { input: 0.8, output: 0.8 }, params: { total: 32.5, active: 32.5 },
     lengths: { alpacaChars: 1600 /* ~ */, arenaTokens: 460 /* ~ */ }, topics: { code: 0.25, math: 0.25 }, judge: JUDGE_WEAK },
+  // Released after the MoA paper (July 2024): the new model of sim-release.yaml. Fitted like the open models
+  // (knowledge to its published win rates, the open models' shared aggregation rates), without re-fitting them.
+  { name: 'sim-llama-3.1-405b-instruct', id: 'meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo', label: 'L3.1-405B', misProne: -1.7, price: { input: 5, output: 5 }, params: { total: 405, active: 405 },
+    lengths: { alpacaChars: 1988, arenaTokens: 633 }, topics: { reasoning: 0.375, code: 0.25, writing: 0.25 }, judge: JUDGE_WEAK },
   // Closed models: reference baselines, a strong aggregator, judges. Their knowledge is set, not fitted:
   // the references of sim-100 were written by them, and everything else is calibrated against those.
   { name: 'sim-gpt-4-1106-preview', id: 'gpt-4-1106-preview', label: 'GPT-4-1106', price: { input: 10, output: 30 },
@@ -103,8 +107,19 @@ function build(b: Base): SimProfile {
 
 export const PROFILES: ReadonlyMap<string, SimProfile> = new Map(BASE.map((b) => [b.name, build(b)]));
 
+/**
+ * The profile a request's model names: its sim name, or the real model's id (as a provider's catalog lists it),
+ * so a model imported from a catalog runs without an `upstream`.
+ */
+export function lookupProfile(profiles: ReadonlyMap<string, SimProfile>, model: string): SimProfile | undefined {
+  const hit = profiles.get(model);
+  if (hit) return hit;
+  for (const p of profiles.values()) if (p.id === model) return p;
+  return undefined;
+}
+
 export function getProfile(name: string): SimProfile | undefined {
-  return PROFILES.get(name);
+  return lookupProfile(PROFILES, name);
 }
 
 export function profileNames(): string[] {
