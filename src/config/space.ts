@@ -52,6 +52,7 @@ export const ModelSchema = z
     params: z.object({ total: positive, active: positive }).strict().optional(),
     roles: z.array(z.enum(ROLES)).min(1).default(['proposer', 'aggregator']),
     maxCopies: z.number().int().min(1).max(16).default(1),
+    /** Tokens per request, prompt and answer (maxTokens) together; a request that cannot fit is refused before it is sent. */
     contextWindow: z.number().int().positive().optional(),
   })
   .strict();
