@@ -16,7 +16,10 @@ export const ProviderSchema = z
     keyless: z.boolean().optional(),
     maxConcurrency: z.number().int().positive().default(8),
     requestsPerMinute: positive.optional(),
+    /** Longest wait for the response headers. */
     timeoutMs: z.number().int().positive().default(120_000),
+    /** Longest silence while a response body or stream is arriving (default: timeoutMs); a stall is retried. */
+    idleTimeoutMs: z.number().int().positive().optional(),
     maxRetries: z.number().int().nonnegative().default(5),
     /** Send the executor's sample index as the OpenAI `seed` field (makes samples reproducible where supported). */
     sendSeed: z.boolean().default(true),
