@@ -211,8 +211,8 @@ function onStopSignals(controller: AbortController, studyName: string, resumeHin
     const h = () => {
       if (received) process.exit(SIGNAL_CODES[sig]);
       received = sig;
-      const how = sig === 'SIGINT' ? 'interrupting' : 'SIGTERM';
-      err.write(`\n${how}: stopping study ${studyName} cleanly, resumable with: ${resumeHint} (${sig === 'SIGINT' ? 'Ctrl-C' : 'a second signal'} again to quit at once)\n`);
+      const [what, again] = sig === 'SIGINT' ? ['interrupted (Ctrl-C)', 'Ctrl-C again'] : ['SIGTERM', 'send it again'];
+      err.write(`\n${what}: stopping study ${studyName} cleanly; resume with: ${resumeHint} (${again} to quit at once)\n`);
       controller.abort();
     };
     process.on(sig, h);

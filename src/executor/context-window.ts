@@ -2,10 +2,10 @@ import type { ModelSpec } from '../config/space.js';
 import type { ChatMessage } from '../providers/types.js';
 
 /**
- * No tokenizer in use averages more than this many UTF-8 bytes per token on prose, code or data (BPE vocabularies
- * of 32k–200k tokens average about 3–5 on English, fewer on code and other scripts). Dividing by it gives a floor
- * on a prompt's tokens, so a request refused by the check below cannot have fitted; one that passes may still be
- * refused by the server, which costs nothing.
+ * More UTF-8 bytes per token than BPE tokenizers (vocabularies of 32k–200k) average on prose, code or data: about
+ * 3–5 on English, fewer on code and other scripts (only text like long runs of one character packs tighter).
+ * Dividing by it gives a floor on a prompt's tokens, so a request refused by the check below could not have
+ * fitted; one that passes may still be refused by the server, which costs nothing.
  */
 export const MAX_BYTES_PER_TOKEN = 6;
 

@@ -96,7 +96,7 @@ describe('issue 11 through the CLI', () => {
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     expect(code, stderr).toBe(143);
-    expect(stderr.match(/^SIGTERM: stopping study t cleanly, resumable with: moa-search --study t --resume/gm)).toHaveLength(1);
+    expect(stderr.match(/^SIGTERM: stopping study t cleanly; resume with: moa-search --study t --resume/gm)).toHaveLength(1);
     expect(stdout).toMatch(/stopped \(interrupted\)/);
     expect(storedStudy(db, 't')).toMatchObject({ state: 'RUNNING', stopped: 'interrupted' });
 
