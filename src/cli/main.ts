@@ -9,10 +9,8 @@ import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerPareto } from './commands/pareto.js';
 
-// Command modules only declare options; each action imports its implementation lazily,
-// so `moa-search --help` never loads SQLite, the OpenAI SDK or vega.
 // A closed stdout or stderr (`moa-search ask … | head -c 50`) ends the command quietly, as SIGPIPE ends a Unix
-// tool: no stack trace. Whatever was paid for is in the cache already; a search stays resumable.
+// tool: no stack trace. Completed calls are in the cache already; a search stays resumable.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -20,6 +18,8 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Command modules only declare options; each action imports its implementation lazily,
+// so `moa-search --help` never loads SQLite, the OpenAI SDK or vega.
 const program = new Command('moa-search')
   .description('Find the best Mixture-of-Agents for a budget. Without a command it searches: moa-search --budget 5')
   .version('0.1.0')

@@ -31,9 +31,10 @@ async function runReport(studyName: string, opts: ReportOptions): Promise<void> 
     // Validate everything (study exists, space loads) before a single file is written.
     const { study } = readStudy(db, studyName);
     const { space, warning } = studySpace(study, opts.space);
-    const { writeReport, defaultReportDir } = await import('../../report/write-report.js');
-    const outDir = checkOutputDir(opts.out ?? defaultReportDir(db, studyName), '--out');
+    const { reportDirFor } = await import('../../report/report-dir.js');
+    const outDir = checkOutputDir(opts.out ?? reportDirFor(db.name, studyName), '--out');
     if (warning) process.stderr.write(`moa-search: warning: ${warning}\n`);
+    const { writeReport } = await import('../../report/write-report.js');
     const { dir, files, report } = await writeReport({ db, studyName, ...(space ? { space } : {}), outDir });
     const rec = report.analysis.recommended;
     process.stdout.write(`Report of study "${studyName}" written to ${dir}\n`);
