@@ -16,7 +16,10 @@ export const ProviderSchema = z
     keyless: z.boolean().optional(),
     maxConcurrency: z.number().int().positive().default(8),
     requestsPerMinute: positive.optional(),
+    /** Longest wait for the response headers. */
     timeoutMs: z.number().int().positive().default(120_000),
+    /** Longest silence while a response body or stream is arriving (default: timeoutMs); a stall is retried. */
+    idleTimeoutMs: z.number().int().positive().optional(),
     maxRetries: z.number().int().nonnegative().default(5),
     /** Send the executor's sample index as the OpenAI `seed` field (makes samples reproducible where supported). */
     sendSeed: z.boolean().default(true),
@@ -53,6 +56,7 @@ export const ModelSchema = z
     params: z.object({ total: positive, active: positive.optional() }).strict().optional(),
     roles: z.array(z.enum(ROLES)).min(1).default(['proposer', 'aggregator']),
     maxCopies: z.number().int().min(1).max(16).default(1),
+    /** Tokens per request, prompt and answer (maxTokens) together; a request that cannot fit is refused before it is sent. */
     contextWindow: z.number().int().positive().optional(),
   })
   .strict();

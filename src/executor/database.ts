@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../config/input-error.js';
+import { ensureDir } from '../config/output-path.js';
 
 export type DB = Database.Database;
 
@@ -17,7 +17,7 @@ export const BUSY_TIMEOUT_MS = 10_000;
 export function openDatabase(path: string): DB {
   const memory = path === ':memory:';
   const file = memory ? path : resolve(path);
-  if (!memory) mkdirSync(dirname(file), { recursive: true });
+  if (!memory) ensureDir(dirname(file), '--db');
   let db: DB | undefined;
   try {
     db = new Database(file, { timeout: BUSY_TIMEOUT_MS });

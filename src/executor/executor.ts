@@ -7,6 +7,7 @@ import { CacheStore } from './cache-store.js';
 import { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
 import { openDatabase, type DB } from './database.js';
 import { SpendLedger, type Reservation } from './spend-ledger.js';
+import { contextOverflow } from './context-window.js';
 import type { Executor, GenerateOptions, GenerationRequest, GenerationResult, SpendSnapshot } from './types.js';
 
 export interface OpenExecutorOptions {
@@ -181,6 +182,9 @@ class ExecutorImpl implements CachingExecutor {
       }
     }
 
+    // A request that cannot fit the model is refused here, before it is reserved, sent or paid for.
+    const overflow = contextOverflow(model, r.messages, r.maxTokens);
+    if (overflow) throw overflow;
     const provider = this.provider(model.provider);
     const reservation = this.ledger.budget === undefined ? undefined : this.ledger.reserve(r.model, this.worstCaseUsd(r));
     const flight: Flight = { result: undefined as never, controller: new AbortController(), text: '', listeners: new Set(), waiters: 0 };

@@ -5,6 +5,7 @@ import { InputError } from '../config/input-error.js';
 import { ProviderError, type ProviderFailure } from './errors.js';
 import { Limiter, sleep } from './limits.js';
 import { backoffMs, isRetryableStatus, retryAfterMs } from './_retry.js';
+import { idleTimeoutFetch, isIdleTimeout } from './_idle-timeout.js';
 import type { CallOptions, ChatProvider, ProviderRequest, ProviderResponse, ProviderUsage, TokenLogprob } from './types.js';
 
 export interface OpenAIProviderOptions {
@@ -70,6 +71,7 @@ export function createOpenAIProvider(name: string, spec: ProviderSpec, opts: Ope
     apiKey = v.trim();
   }
 
+  const idleMs = spec.idleTimeoutMs ?? spec.timeoutMs;
   const client = new OpenAI({
     apiKey,
     baseURL: spec.baseURL,
@@ -79,6 +81,8 @@ export function createOpenAIProvider(name: string, spec: ProviderSpec, opts: Ope
     organization: null,
     project: null,
     defaultHeaders: spec.keyless ? { Authorization: null } : undefined,
+    // `timeout` ends at the response headers; a body or stream that stalls after them is caught here.
+    fetch: idleTimeoutFetch(idleMs),
   });
   const limiter = opts.limiter ?? new Limiter(spec.maxConcurrency, spec.requestsPerMinute);
   const maxRetries = spec.maxRetries;
@@ -88,6 +92,7 @@ export function createOpenAIProvider(name: string, spec: ProviderSpec, opts: Ope
   const scrub = (s: string) => (spec.keyless || apiKey.length < 4 ? s : s.split(apiKey).join('***'));
 
   function classify(e: unknown): AttemptFailure {
+    if (isIdleTimeout(e)) return { reason: 'timeout', retryable: true, detail: `the answer stalled: no data for ${idleMs} ms (idleTimeoutMs)`, cause: e };
     if (e instanceof APIConnectionTimeoutError) return { reason: 'timeout', retryable: true, detail: `no answer within ${spec.timeoutMs} ms`, cause: e };
     if (e instanceof APIConnectionError) {
       const cause = (e as any).cause;

@@ -6,27 +6,6 @@ import { PROFILES, type SimProfile } from './_profiles.js';
 // answers to. `models import` reads it in the README's "a new model shipped" walk-through. Generated, so its
 // prices never drift from the profiles'.
 
-/** Context windows (tokens) of the real models, as providers listed them in 2024. */
-const CONTEXT: Record<string, number> = {
-  'sim-llama-3.1-405b-instruct': 131072,
-  'sim-qwen1.5-110b-chat': 32768,
-  'sim-qwen1.5-72b-chat': 32768,
-  'sim-wizardlm-2-8x22b': 65536,
-  'sim-llama-3-70b-instruct': 8192,
-  'sim-mixtral-8x22b-instruct': 65536,
-  'sim-dbrx-instruct': 32768,
-  'sim-qwen2-72b-instruct': 32768,
-  'sim-gemma-2-27b-it': 8192,
-  'sim-llama-3.1-70b-instruct': 131072,
-  'sim-llama-3-8b-instruct': 8192,
-  'sim-mixtral-8x7b-instruct': 32768,
-  'sim-qwen1.5-32b-chat': 32768,
-  'sim-gpt-4-1106-preview': 128000,
-  'sim-gpt-4-turbo-2024-04-09': 128000,
-  'sim-gpt-4-0314': 8192,
-  'sim-gpt-4o-2024-05-13': 128000,
-  'sim-gpt-4o-mini-2024-07-18': 128000,
-};
 
 const perToken = (usdPer1M: number) => shiftDecimal(String(usdPer1M), -6)!;
 
@@ -49,7 +28,7 @@ function entry(p: SimProfile, context: number) {
  * router, whose price of -1 (variable) is the kind of entry an import must refuse only when asked for it. */
 export function sampleCatalogJson(newest: string): string {
   const names = [newest, ...[...PROFILES.keys()].filter((n) => n !== newest)];
-  const data: object[] = names.map((n) => entry(PROFILES.get(n)!, CONTEXT[n] ?? 8192));
+  const data: object[] = names.map((n) => entry(PROFILES.get(n)!, PROFILES.get(n)!.contextWindow));
   data.push({
     id: 'openrouter/auto',
     name: 'Auto Router',

@@ -36,6 +36,7 @@ function modelYaml(name: string, roles: string[], maxCopies?: number): string {
   const p = prof(name);
   const lines = [`  - id: ${p.id}`, `    label: ${p.label}`, `    provider: sim`, `    upstream: ${p.name}`, `    price: { input: ${p.price.input}, output: ${p.price.output} }`];
   if (p.params) lines.push(`    params: { total: ${p.params.total}, active: ${p.params.active} }`);
+  lines.push(`    contextWindow: ${p.contextWindow}`);
   lines.push(`    roles: [${roles.join(', ')}]`);
   if (maxCopies) lines.push(`    maxCopies: ${maxCopies}`);
   return lines.join('\n');

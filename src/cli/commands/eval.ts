@@ -34,7 +34,9 @@ const num = (x: number) => (Number.isFinite(x) ? x : null);
 async function runEval(opts: EvalOptions): Promise<void> {
   // Loaded here so `moa-search --help` never pulls in SQLite or the OpenAI SDK.
   const { dirname, resolve } = await import('node:path');
-  const { InputError, loadSpace, loadMixture, mixtureName, singleModelMixture, checkMixtureAgainstSpace } = await import('../../config/index.js');
+  const { InputError, loadSpace, loadMixture, mixtureName, singleModelMixture, checkMixtureAgainstSpace, checkNotSelfJudged, judgeModelOf, checkDbPath, checkRole } = await import(
+    '../../config/index.js'
+  );
   const { SIM_SPACE_FILE, SIM_VALIDATION_FILE, resolveDbPath } = await import('../../paths.js');
   const { checkMixtureKeys, loadTemplates } = await import('../../moa/index.js');
   const { loadValidationSet, resolveJudge, evaluateMixture } = await import('../../eval/index.js');
@@ -48,21 +50,26 @@ async function runEval(opts: EvalOptions): Promise<void> {
   else {
     mixture = singleModelMixture(opts.baseline!);
     if (!space.models.some((m) => m.id === opts.baseline)) throw new InputError(`unknown model "${opts.baseline}" (not in ${space.file})`, { field: '--baseline' });
+    checkRole(space, opts.baseline!, 'single', { field: '--baseline' });
     checkMixtureAgainstSpace(mixture, space, '--baseline');
   }
   loadTemplates(mixture.prompts);
   checkMixtureKeys(mixture, space);
   const judge = resolveJudge(space);
+  // Self-judging is refused, not flagged: a judge prefers its own answers, so the score would not mean what it says.
+  const inline = !!opts.mixture?.trim().startsWith('{');
+  checkNotSelfJudged(mixture.aggregator, judgeModelOf(judge), opts.baseline ? { field: '--baseline' } : { file: inline ? '--mixture' : opts.mixture, field: 'aggregator' });
   checkMixtureKeys(judge.mixture ?? singleModelMixture(judge.model!), space);
   let validationFile = opts.validation;
   if (!validationFile && space.validation) validationFile = resolve(dirname(resolve(space.file)), space.validation);
   if (!validationFile && !opts.space) validationFile = SIM_VALIDATION_FILE;
   if (!validationFile) throw new InputError('no validation set: pass --validation <file> or set `validation` in the space', { field: '--validation' });
   const items = loadValidationSet(validationFile);
-  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
+  const dbPath = checkDbPath(resolveDbPath(opts.db));
 
   const { openExecutor } = await import('../../executor/index.js');
-  const executor = await openExecutor({ space, dbPath: resolveDbPath(opts.db), budgetUsd: opts.budget });
+  const executor = await openExecutor({ space, dbPath, budgetUsd: opts.budget });
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
   const tty = process.stderr.isTTY;
   const name = mixtureName(mixture, space);
   try {

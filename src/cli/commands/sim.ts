@@ -56,7 +56,7 @@ async function serve(opts: ServeOptions): Promise<void> {
 
 async function truth(opts: TruthOptions): Promise<void> {
   const { dirname, resolve } = await import('node:path');
-  const { InputError, loadSpace, loadMixture, findModel } = await import('../../config/index.js');
+  const { InputError, loadSpace, loadMixture, findModel, checkRole } = await import('../../config/index.js');
   const { SIM_SPACE_FILE, SIM_VALIDATION_FILE } = await import('../../paths.js');
   const { loadValidationSet } = await import('../../eval/validation-set.js');
   const { simTruth, SimTruthError } = await import('../../sim/index.js');
@@ -64,6 +64,7 @@ async function truth(opts: TruthOptions): Promise<void> {
   const space = loadSpace(opts.space ?? SIM_SPACE_FILE);
   const mixture = loadMixture(opts.mixture!, space);
   if (opts.judge && !findModel(space, opts.judge)) throw new InputError(`unknown model "${opts.judge}" (not in ${space.file})`, { field: '--judge' });
+  if (opts.judge) checkRole(space, opts.judge, 'judge', { field: '--judge' });
   const validation = opts.validation ?? (space.validation ? resolve(dirname(space.file), space.validation) : SIM_VALIDATION_FILE);
   const items = loadValidationSet(validation);
   let r;

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { InputError } from '../../config/input-error.js';
 import { parseStructuredText } from '../../config/_load-structured.js';
 import { loadMixture, parseMixtureObject, type Mixture } from '../../config/mixture.js';
+import { checkRole } from '../../config/check-roles.js';
 import type { JudgeSettings, SearchSpace } from '../../config/space.js';
 import { BudgetExceeded, type Executor, type GenerationRequest } from '../../executor/types.js';
 import { BUILTIN_TEMPLATES, MixtureRunError, runMixture } from '../../moa/index.js';
@@ -115,16 +116,16 @@ export function resolveJudge(space: SearchSpace, settings: JudgeSettings | undef
   if (settings.mixture !== undefined) {
     // Errors name the space file's judge.mixture field, not the CLI's --mixture flag.
     const label = `${space.file} (judge.mixture)`;
-    if (typeof settings.mixture !== 'string') mixture = parseMixtureObject(settings.mixture, space, label);
-    else if (settings.mixture.trim().startsWith('{')) mixture = parseMixtureObject(parseStructuredText(settings.mixture, label).data, space, label);
+    if (typeof settings.mixture !== 'string') mixture = parseMixtureObject(settings.mixture, space, label, 'judge');
+    else if (settings.mixture.trim().startsWith('{')) mixture = parseMixtureObject(parseStructuredText(settings.mixture, label).data, space, label, 'judge');
     else {
       const file = resolve(base, settings.mixture);
       if (!existsSync(file)) throw new InputError(`judge mixture file not found: ${file}`, at('judge.mixture'));
-      mixture = loadMixture(file, space);
+      mixture = loadMixture(file, space, 'judge');
     }
   } else if (!space.models.some((m) => m.id === settings.model)) {
     throw new InputError(`unknown model "${settings.model}"`, at('judge.model'));
-  }
+  } else checkRole(space, settings.model!, 'judge', at('judge.model'));
   const templates: Record<JudgeProtocol, JudgeTemplate> = { ...BUILTIN_JUDGE_TEMPLATES };
   for (const p of ['alpaca_eval', 'arena_hard'] as const) {
     const f = settings.templates?.[p];
