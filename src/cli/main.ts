@@ -8,6 +8,7 @@ import { registerValidation } from './commands/validation.js';
 import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerPareto } from './commands/pareto.js';
+import { registerGenerate } from './commands/generate.js';
 
 // Command modules only declare options; each action imports its implementation lazily,
 // so `moa-search --help` never loads SQLite, the OpenAI SDK or vega.
@@ -26,6 +27,7 @@ registerValidation(program);
 registerReport(program);
 registerPareto(program);
 registerServe(program);
+registerGenerate(program);
 registerCache(program);
 
 // `search` is the default command, so commander would hand a mistyped command name to it as a stray argument.

@@ -2,3 +2,4 @@ export { createSimProvider, simComplete, streamPieces, type SimProviderOptions, 
 export { PROFILES, getProfile, profileNames, type SimProfile } from './_profiles.js';
 export { simTruth, createTruthOracle, SimTruthError, type TruthOptions, type TruthOracle, type TruthResult } from './truth.js';
 export { startSimServer, type SimServer, type SimServerOptions } from './server.js';
+export { simAnswerTruth, simPairTruth, type AnswerTruth, type PairTruth, type PairTruthOptions } from './pair-truth.js';

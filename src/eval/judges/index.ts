@@ -1,3 +1,4 @@
 export * from './templates.js';
 export * from './protocols.js';
 export * from './judge.js';
+export * from './pairwise.js';
