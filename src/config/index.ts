@@ -3,4 +3,3 @@ export * from './space.js';
 export * from './mixture.js';
 export { parseStructuredText, readStructuredFile, validateDoc, formatPath } from './_load-structured.js';
 export type { StructuredDoc } from './_load-structured.js';
-export { readInputFile, parseJsonlObjects, type JsonlRecord } from './jsonl.js';

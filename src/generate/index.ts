@@ -11,4 +11,3 @@ export { prepareSft, runSft, spaceGeneration, type SftJobOptions, type RunSftOpt
 export { prepareDpo, runDpo, dpoFormat, judgeIdentity, type DpoSettings, type DpoJobOptions, type RunDpoOptions } from './dpo-job.js';
 export { emptyUsage, addCall, addUsage, type Usage } from './usage.js';
 export { checkOutputPath } from './_output-path.js';
-export { requireRole, rewardModelSettings } from './reward-model.js';

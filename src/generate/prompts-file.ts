@@ -1,5 +1,5 @@
 import { InputError } from '../config/input-error.js';
-import { parseJsonlObjects, readInputFile } from '../config/jsonl.js';
+import { jsonlObjects, readInputFile } from '../eval/index.js';
 import type { ChatMessage } from '../providers/types.js';
 import { sha256Hex } from '../random.js';
 
@@ -33,12 +33,12 @@ const ROLES = new Set(['system', 'user', 'assistant']);
  * per line, with an optional `id`. Errors name file:line and the field.
  */
 export function loadPrompts(file: string, flag = '--prompts'): PromptsFile {
-  const text = readInputFile(file, 'prompts file', flag);
+  const input = readInputFile(file, 'prompts file', flag);
   const prompts: GenPrompt[] = [];
   const byId = new Map<string, number>();
   const byKey = new Set<string>();
   let duplicates = 0;
-  for (const { line, value } of parseJsonlObjects(text, file)) {
+  for (const { line, obj: value } of jsonlObjects(input)) {
     const at = (field?: string) => ({ file, line, field });
     for (const k of Object.keys(value))
       if (!FIELDS.includes(k)) throw new InputError(`unknown field "${k}" (a prompt line has "prompt" or "messages", and optionally "system" and "id")`, at(k));
@@ -59,7 +59,7 @@ export function loadPrompts(file: string, flag = '--prompts'): PromptsFile {
     prompts.push({ id: explicit ?? `p-${key.slice(0, 16)}`, line, messages, key, plain: value.prompt !== undefined && value.system === undefined });
   }
   if (!prompts.length) throw new InputError('no prompts in the file', { file, field: flag });
-  return { file, sha256: sha256Hex(text), prompts, duplicates };
+  return { file, sha256: input.sha256, prompts, duplicates };
 }
 
 type At = (field?: string) => { file: string; line: number; field?: string };

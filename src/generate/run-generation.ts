@@ -90,8 +90,10 @@ export async function runGeneration(opts: RunGenerationOptions): Promise<Generat
   const report = () =>
     opts.onProgress?.({ done: resumed + run.ran, total: prompts.length, ran: run.ran, failed: run.failed, spentUsd: run.usage.spentUsd });
 
+  let halted = false;
   const one = async (p: GenPrompt) => {
-    if (stop.signal.aborted) return;
+    // After a budget stop, bad configuration or an abort, queued prompts end at once (no new calls).
+    if (halted || stop.signal.aborted) return;
     try {
       const w = await opts.work(p, stop.signal);
       const record: JournalRecord = { id: p.id, key: p.key, ...w.record, usage: w.usage };
@@ -103,14 +105,14 @@ export async function runGeneration(opts: RunGenerationOptions): Promise<Generat
       if (budget) {
         run.budget ??= budget;
         run.stopped = 'budget';
-        limit.clearQueue();
+        halted = true;
         return;
       }
       if (stop.signal.aborted) return;
       if (isInputError(e)) {
         fatal ??= e;
+        halted = true;
         stop.abort();
-        limit.clearQueue();
         return;
       }
       run.failed++;

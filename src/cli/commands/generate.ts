@@ -89,8 +89,8 @@ async function runSftCommand(opts: SftOptions): Promise<void> {
 async function runDpoCommand(opts: DpoOptions): Promise<void> {
   const { loadMixture, singleModelMixture } = await import('../../config/index.js');
   const { checkMixtureKeys } = await import('../../moa/index.js');
-  const { prepareDpo, runDpo, requireRole, rewardModelSettings } = await import('../../generate/index.js');
-  const { resolveJudge } = await import('../../eval/judges/index.js');
+  const { prepareDpo, runDpo } = await import('../../generate/index.js');
+  const { resolveJudge, requireRole, rewardModelSettings } = await import('../../eval/judges/index.js');
   const { space, prompts, simulated } = await loadCommon(opts);
   requireRole(space, opts.policy, 'policy', '--policy');
   const judgeMixture = opts.judgeMixture !== undefined ? loadMixture(opts.judgeMixture, space) : undefined;
