@@ -27,7 +27,7 @@ export async function evalJudge(flags: EvalJudgeFlags): Promise<void> {
   // Everything is validated before the database is opened: bad input writes nothing.
   const space = loadSpace(flags.space ?? SIM_SPACE_FILE);
   const set = loadPreferences(flags.preferences);
-  const judgeMixture = flags.judgeMixture !== undefined ? loadMixture(flags.judgeMixture, space) : undefined;
+  const judgeMixture = flags.judgeMixture !== undefined ? loadMixture(flags.judgeMixture, space, '--judge-mixture') : undefined;
   const settings = rewardModelSettings(space, { judgeMixture, judgeModel: flags.judge, criteria: flags.criteria });
   const resolved = resolveJudge(space, settings);
   checkMixtureKeys(resolved.mixture ?? singleModelMixture(resolved.model!), space);

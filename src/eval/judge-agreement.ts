@@ -98,7 +98,7 @@ export async function scoreJudgeAgreement(o: JudgeAgreementOptions): Promise<Jud
       if (c.cached) tally.cached++;
       else (tally.made++, (tally.spent += c.costUsd));
     }
-    perItem[i] = outcomeOf(item, judged, o.space);
+    perItem[i] = agreementOutcome(item, judged, o.space);
     o.onProgress?.({ done: ++done, total: o.items.length });
   };
   // Every pair settles before this returns, so no call is left running against an executor the caller may close.
@@ -109,14 +109,16 @@ export async function scoreJudgeAgreement(o: JudgeAgreementOptions): Promise<Jud
   return summarize(perItem, tally, o.bootstrap);
 }
 
-interface Judged {
+/** What a judge said about one pair: its preference for output_2 and the calls behind it. */
+export interface Judged {
   preference: number;
   unparsed: number;
   calls: JudgeCall[];
   failed?: boolean;
 }
 
-function outcomeOf(item: PreferenceItem, j: Judged, space: SearchSpace): AgreementOutcome {
+/** One pair's outcome from a judge's verdict (its calls price and size it; `space` gives TFLOPs). */
+export function agreementOutcome(item: PreferenceItem, j: Judged, space?: SearchSpace): AgreementOutcome {
   let costUsd = 0;
   let tflops = 0;
   let promptTokens = 0;
@@ -125,7 +127,7 @@ function outcomeOf(item: PreferenceItem, j: Judged, space: SearchSpace): Agreeme
     costUsd += c.costUsd;
     promptTokens += c.promptTokens;
     completionTokens += c.completionTokens;
-    const p = activeParamsB(space, c.model);
+    const p = space ? activeParamsB(space, c.model) : undefined;
     tflops += p === undefined ? NaN : callTflops(p, c.promptTokens + c.completionTokens);
   }
   const out: AgreementOutcome = {
@@ -149,15 +151,17 @@ function outcomeOf(item: PreferenceItem, j: Judged, space: SearchSpace): Agreeme
   return out;
 }
 
-function summarize(perItem: AgreementOutcome[], tally: { spent: number; made: number; cached: number }, bootstrap?: BootstrapOptions): JudgeAgreementResult {
-  const s = scoreOutcomes(perItem, bootstrap);
+/** Agreement (0–100) over outcomes, with its stratified bootstrap interval: the mean over sources of per-source means. */
+export function agreementScores(outcomes: readonly AgreementOutcome[], bootstrap?: BootstrapOptions): Pick<JudgeAgreementResult, 'agreement' | 'ci' | 'bySource' | 'n'> {
+  const s = scoreOutcomes(outcomes, bootstrap);
   const bySource: JudgeAgreementResult['bySource'] = {};
   for (const [k, v] of Object.entries(s.bySource)) bySource[k] = { agreement: v.winRate, ci: v.ci, n: v.n };
+  return { agreement: s.score, ci: s.ci, bySource, n: outcomes.length };
+}
+
+function summarize(perItem: AgreementOutcome[], tally: { spent: number; made: number; cached: number }, bootstrap?: BootstrapOptions): JudgeAgreementResult {
   return {
-    agreement: s.score,
-    ci: s.ci,
-    bySource,
-    n: perItem.length,
+    ...agreementScores(perItem, bootstrap),
     unparsed: perItem.reduce((a, o) => a + (o.judgeUnparsed ?? 0), 0),
     failed: perItem.filter((o) => o.judgeFailed).length,
     costPerPair: perItem.reduce((a, o) => a + o.costUsd, 0) / perItem.length,

@@ -93,7 +93,7 @@ async function runDpoCommand(opts: DpoOptions): Promise<void> {
   const { resolveJudge, requireRole, rewardModelSettings } = await import('../../eval/judges/index.js');
   const { space, prompts, simulated } = await loadCommon(opts);
   requireRole(space, opts.policy, 'policy', '--policy');
-  const judgeMixture = opts.judgeMixture !== undefined ? loadMixture(opts.judgeMixture, space) : undefined;
+  const judgeMixture = opts.judgeMixture !== undefined ? loadMixture(opts.judgeMixture, space, '--judge-mixture') : undefined;
   const judge = rewardModelSettings(space, { judgeMixture, criteria: opts.criteria });
   const resolved = resolveJudge(space, judge);
   checkMixtureKeys(singleModelMixture(opts.policy), space);
