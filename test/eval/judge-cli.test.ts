@@ -32,8 +32,10 @@ describe('scoring judges from the CLI', () => {
     const one = await runCli(['eval', '--preferences', prefs, '--judge', 'meta-llama/Llama-3-70b-chat-hf', '--db', db]);
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toMatch(/^judge {8}model meta-llama\/Llama-3-70b-chat-hf\npreferences {2}sim\.jsonl: 60 pairs \(JSONL\)\nagreement {4}\d+\.\d \[\d+\.\d, \d+\.\d\]/);
-    // AlpacaEval-style pairs: one label with logprobs per order (two calls a pair), unlike a proposer of the mixture.
-    expect(one.stdout).toMatch(/calls: 120 made, 0 cached/);
+    // Two calls a pair (one per order or per game); the Arena-style games were already asked of this model as a
+    // proposer of the mixture (same request), so they come from the cache.
+    expect(one.stdout).toMatch(/calls: 100 made, 20 cached/);
+    expect(one.stdout).toMatch(/^ {2}arena_hard +\d+\.\d \[.*n=10$/m);
   });
 
   it.skipIf(!HAVE_SHARED)('reads a real AlpacaEval annotation file', async () => {
