@@ -105,7 +105,8 @@ function manifestOf(job: PreparedJob, run: GenerationRun, output: OutputSummary,
     ...spec.inputs,
     counts: { prompts: job.prompts.length, written: output.written, dropped: output.dropped, remaining: output.remaining, failedThisRun: run.failed },
     // `dataset`: list price of every call behind the finished prompts, cached or not (what the file costs from an
-    // empty cache); `paid`: what the runs that made them paid; `thisRun`: what this command paid, failures included.
+    // empty cache); `paid`: their uncached calls, counted by the run that finished each prompt (a call paid by an
+    // earlier run that was stopped or killed shows as cached); `thisRun`: what this command paid, failures included.
     dollars: { dataset: usd(u.costUsd), paid: usd(u.spentUsd), thisRun: usd(spend.total), byAccount: Object.fromEntries(Object.entries(output.byAccount).map(([k, v]) => [k, usd(v.costUsd)])) },
     tokens: { prompt: u.promptTokens, completion: u.completionTokens, byAccount: Object.fromEntries(Object.entries(output.byAccount).map(([k, v]) => [k, { prompt: v.promptTokens, completion: v.completionTokens }])) },
     calls: { total: u.calls, cached: u.cached, madeThisRun: spend.calls.made, cachedThisRun: spend.calls.cached },

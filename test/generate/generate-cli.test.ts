@@ -9,6 +9,7 @@ import { loadValidationSet } from '../../src/eval/index.js';
 import { SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { ROOT, runCli, spawnCli } from '../helpers/cli.js';
 import { overHttp, simOverHttp } from '../helpers/sim-http.js';
+import { startOpenAIServer } from '../helpers/openai-server.js';
 import { linesOf, removeTempDirs, runCliIn, tempDir } from '../acceptance/_fixtures.js';
 
 const MIXTURE = '{"layers": 2, "proposers": {"Qwen/Qwen1.5-72B-Chat": 1, "microsoft/WizardLM-2-8x22B": 2}, "aggregator": "Qwen/Qwen1.5-110B-Chat"}';
@@ -111,6 +112,59 @@ describe('generate sft and dpo on the simulated world', () => {
     const row = JSON.parse(linesOf(readFileSync(out, 'utf8')).at(-1)!);
     expect(row.prompt.map((x: { role: string }) => x.role)).toEqual(['system', 'user']);
     expect(row.chosen).toEqual([{ role: 'assistant', content: expect.any(String) }]);
+  });
+});
+
+describe('budgets and failures', () => {
+  it('--budget stops the run with what is done (complete: false, exit 0); the same command continues to the end', async () => {
+    const out = join(dir, 'budget', 'out.jsonl');
+    const args = ['generate', 'sft', '--mixture', MIXTURE, '--prompts', prompts, '--out', out, '--db', join(dir, 'budget.sqlite'), '--concurrency', '1', '--json'];
+    const first = await runCli([...args, '--budget', '0.02']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/budget reached: \d+ of 7 prompts not done yet/);
+    const m = Manifest.parse(JSON.parse(first.stdout).manifest);
+    expect(m.complete).toBe(false);
+    expect(m.counts.remaining).toBeGreaterThan(0);
+    expect(m.counts.written).toBeGreaterThan(0);
+    expect(m.dollars.thisRun).toBeLessThanOrEqual(0.02);
+    expect(linesOf(readFileSync(out, 'utf8'))).toHaveLength(m.counts.written);
+    expect(existsSync(`${out}.partial`)).toBe(true);
+    const second = await runCli([...args, '--budget', '1']);
+    expect(second.code, second.stderr).toBe(0);
+    const m2 = Manifest.parse(JSON.parse(second.stdout).manifest);
+    expect(m2).toMatchObject({ complete: true, counts: { written: 7, remaining: 0 } });
+    // The prompt cut by the budget had calls paid by the first run; the second found them in the cache.
+    expect(m2.dollars.paid).toBeLessThan(m2.dollars.dataset);
+    expect(m2.dollars.paid).toBeGreaterThan(m2.dollars.dataset - 0.02);
+    noDuplicates(linesOf(readFileSync(out, 'utf8')));
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('a prompt whose calls fail is left out and counted (exit 1); the same command retries only it', async () => {
+    let failing = true;
+    const server = await startOpenAIServer({
+      handler: (body) => (failing && JSON.stringify(body.messages).includes('FAIL-ME') ? { status: 400, body: { error: { message: 'bad request' } } } : {}),
+    });
+    try {
+      const space = join(dir, 'fail-space.yaml');
+      writeFileSync(space, `providers:\n  local: { baseURL: "${server.url}", keyless: true, maxRetries: 0 }\nmodels:\n  - { id: A, provider: local, price: { input: 1, output: 2 } }\n  - { id: G, provider: local, price: { input: 1, output: 2 } }\n`);
+      const file = join(dir, 'fail.jsonl');
+      writeFileSync(file, ['ok one', 'FAIL-ME please', 'ok two'].map((p) => JSON.stringify({ prompt: p })).join('\n') + '\n');
+      const out = join(dir, 'fail-out.jsonl');
+      const args = ['generate', 'sft', '--space', space, '--mixture', '{"layers": 2, "proposers": {"A": 1}, "aggregator": "G"}', '--prompts', file, '--out', out, '--db', join(dir, 'fail.sqlite')];
+      const first = await runCli(args);
+      expect(first.code).toBe(1);
+      expect(first.stderr).toMatch(/error: 1 prompts failed after retries \(first: prompt p-[0-9a-f]+ \(line 2\): .*\); the output holds the rest/);
+      expect(linesOf(readFileSync(out, 'utf8'))).toHaveLength(2);
+      failing = false;
+      server.reset();
+      const second = await runCli(args);
+      expect(second.code, second.stderr).toBe(0);
+      expect(server.count()).toBe(2); // only the failed prompt's proposer and aggregator
+      expect(linesOf(readFileSync(out, 'utf8')).map((l) => JSON.parse(l).messages[0].content)).toEqual(['ok one', 'FAIL-ME please', 'ok two']);
+    } finally {
+      await server.close();
+    }
   });
 });
 

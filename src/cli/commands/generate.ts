@@ -162,7 +162,7 @@ function report(opts: CommonOptions, kind: 'sft' | 'dpo', r: import('../../gener
   if (opts.json) process.stdout.write(JSON.stringify({ out: r.outPath, manifestFile: r.manifestPath, ...(r.complete ? {} : { partial: r.journalPath }), manifest: r.manifest }) + '\n');
   else process.stdout.write(summary(kind, r));
   if (run.stopped === 'budget')
-    err.write(`moa-search: budget reached: ${output.remaining} prompts not done yet (kept in ${r.journalPath}); run the same command to continue\n`);
+    err.write(`moa-search: budget reached: ${output.remaining} of ${output.remaining + output.written + Object.values(output.dropped).reduce((a, b) => a + b, 0)} prompts not done yet; run the same command (its --budget is spent anew) to continue\n`);
   else if (run.failed) {
     err.write(`moa-search: error: ${run.failed} prompts failed after retries (first: ${run.firstFailure}); the output holds the rest: run the same command to retry them\n`);
     process.exitCode = 1;
