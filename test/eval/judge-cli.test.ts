@@ -52,11 +52,11 @@ describe('scoring judges from the CLI', () => {
       [['eval', '--judge', 'gpt-4o-mini-2024-07-18', '--baseline', 'Qwen/Qwen1.5-72B-Chat'], /--judge: only applies with --preferences/],
       [['sim', 'preferences', '--out', 'o.jsonl', '--models', 'nobody'], /--models: unknown model "nobody"/],
     ];
-    for (const [args, re] of cases) {
-      const r = await runCliIn(cwd, args, { MOA_SEARCH_DB: undefined });
+    const results = await Promise.all(cases.map(([args]) => runCliIn(cwd, args, { MOA_SEARCH_DB: undefined })));
+    results.forEach((r, i) => {
       expect(r.code, r.stderr).toBe(2);
-      expect(linesOf(r.stderr)).toEqual([expect.stringMatching(re)]);
-    }
+      expect(linesOf(r.stderr)).toEqual([expect.stringMatching(cases[i]![1])]);
+    });
     expect(readdirSync(cwd)).toEqual([]);
   });
 });
