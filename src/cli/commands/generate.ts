@@ -133,7 +133,7 @@ async function execute(
   let interrupts = 0;
   const onSignal = () => {
     if (++interrupts > 1) process.exit(130);
-    err.write('\ninterrupting: finishing nothing new; run the same command to resume (Ctrl-C again to quit at once)\n');
+    err.write('\ninterrupting: the prompts in flight are abandoned, the finished ones kept; run the same command to resume (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
   process.on('SIGINT', onSignal);
