@@ -18,6 +18,7 @@ for (const stream of [process.stdout, process.stderr]) {
     throw e;
   });
 }
+import { registerGenerate } from './commands/generate.js';
 
 // Command modules only declare options; each action imports its implementation lazily,
 // so `moa-search --help` never loads SQLite, the OpenAI SDK or vega.
@@ -36,6 +37,7 @@ registerValidation(program);
 registerReport(program);
 registerPareto(program);
 registerServe(program);
+registerGenerate(program);
 registerCache(program);
 registerModels(program);
 

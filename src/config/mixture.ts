@@ -134,12 +134,12 @@ function fromDoc(doc: StructuredDoc, space: SearchSpace | undefined, baseDir: st
 }
 
 /**
- * A mixture from a CLI argument: a file path, or inline JSON (starting with `{`).
+ * A mixture from a CLI argument: a file path, or inline JSON (starting with `{`), which errors name by `flag`.
  * Validated against the space when one is given.
  */
-export function loadMixture(arg: string, space?: SearchSpace, purpose: MixturePurpose = 'answer'): Mixture {
+export function loadMixture(arg: string, space?: SearchSpace, purpose: MixturePurpose = 'answer', flag = '--mixture'): Mixture {
   const trimmed = arg.trim();
-  if (trimmed.startsWith('{')) return fromDoc(parseStructuredText(trimmed, '--mixture'), space, process.cwd(), purpose);
+  if (trimmed.startsWith('{')) return fromDoc(parseStructuredText(trimmed, flag), space, process.cwd(), purpose);
   return fromDoc(readStructuredFile(arg, 'mixture'), space, dirname(resolve(arg)), purpose);
 }
 

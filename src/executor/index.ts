@@ -5,3 +5,4 @@ export { CacheStore, type CacheStats, type ModelCacheStats, type StoredGeneratio
 export { SpendLedger, type Reservation } from './spend-ledger.js';
 export { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
 export * from './context-window.js';
+export { withSampleOffset, SAMPLE_STRIDE } from './sample-offset.js';

@@ -17,6 +17,8 @@ export const ALPACA_BASELINE = 'sim-gpt-4-1106-preview';
 /** Baseline that wrote the Arena-Hard-style references (Arena-Hard v0.1's baseline). */
 export const ARENA_BASELINE = 'sim-gpt-4-0314';
 export const DEFAULT_JUDGE = 'sim-gpt-4o-mini-2024-07-18';
+/** Policy models for `generate dpo` (MoAA trained Llama-3.1-8B and Gemma-2-9B; the sim's small model stands in). */
+export const POLICIES = ['sim-llama-3-8b-instruct'];
 
 const CLOSED: Array<[string, string[]]> = [
   ['sim-gpt-4o-2024-05-13', ['aggregator', 'baseline']],
@@ -42,14 +44,20 @@ function modelYaml(name: string, roles: string[], maxCopies?: number): string {
   return lines.join('\n');
 }
 
+/** The stronger open models also judge: MoAA's reward model is a mixture of open judges. */
+export const OPEN_JUDGES = ['sim-qwen1.5-110b-chat', 'sim-qwen1.5-72b-chat', 'sim-wizardlm-2-8x22b', 'sim-llama-3-70b-instruct', 'sim-qwen2-72b-instruct', 'sim-gemma-2-27b-it', 'sim-llama-3.1-70b-instruct'];
+const proposerRoles = (m: string) => ['proposer', 'aggregator', ...(OPEN_JUDGES.includes(m) ? ['judge'] : []), ...(POLICIES.includes(m) ? ['policy'] : [])];
+
 function spaceYaml(name: string, proposers: string[], header: string, aggregators = AGGREGATORS): string {
+  const policies = POLICIES.filter((m) => !proposers.includes(m));
   return [
     header,
     `name: ${name}`,
     'providers:',
     '  sim: { kind: sim, worldSeed: 0, maxConcurrency: 64 }',
     'models:',
-    ...proposers.map((m) => modelYaml(m, ['proposer', 'aggregator'], 3)),
+    ...proposers.map((m) => modelYaml(m, proposerRoles(m), 3)),
+    ...(policies.length ? ['  # The model being trained by `generate dpo` (MoAA stage 2).', ...policies.map((m) => modelYaml(m, ['policy']))] : []),
     '  # Closed models: a strong final aggregator, the reference baselines and the judges.',
     ...CLOSED.map(([m, roles]) => modelYaml(m, roles)),
     'generation: { temperature: 0.7, maxTokens: 2048 }',

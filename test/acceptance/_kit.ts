@@ -25,7 +25,7 @@ export function writeKit(dir: string): void {
   w('space-judge-aggregates.yaml', SIM_YAML.replace(/^search: .*$/m, `search: { layers: 2, aggregators: [${JUDGE_ONLY}] }`));
   // A judge that may also aggregate: refused only because it would grade its own answers.
   w('space-self-judge.yaml', SIM_YAML.replace(/^judge: .*$/m, 'judge: { model: gpt-4-1106-preview }').replace('roles: [baseline, judge]', 'roles: [aggregator, baseline, judge]'));
-  w('space-judge-without-role.yaml', SIM_YAML.replace(/^judge: .*$/m, `judge: { model: ${Q110} }`));
+  w('space-judge-without-role.yaml', SIM_YAML.replace(/^judge: .*$/m, `judge: { model: databricks/dbrx-instruct }`));
   w('space-no-judge.yaml', SIM_YAML.replace(/^judge: .*$/m, ''));
   w('space-unknown-provider.yaml', SIM_YAML.replace('provider: sim', 'provider: nowhere'));
   w('space-keyed.yaml', 'providers:\n  paid: { baseURL: "http://127.0.0.1:9/v1", apiKeyEnv: MOA_TEST_UNSET_KEY }\nmodels:\n  - { id: A, provider: paid, price: { input: 1, output: 1 } }\n');

@@ -83,7 +83,7 @@ const CASES: Record<string, Case[]> = {
   ],
   sim: [
     { args: ['sim', 'truth', '--mixture', 'mix-unknown.json'], says: /mix-unknown\.json:3 \(aggregator\): unknown model/ },
-    { args: ['sim', 'truth', '--mixture', MOA_LITE, '--judge', Q110], says: /--judge: ".*" cannot be the judge/ },
+    { args: ['sim', 'truth', '--mixture', MOA_LITE, '--judge', 'databricks/dbrx-instruct'], says: /--judge: ".*" cannot be the judge/ },
   ],
   cache: [
     { args: ['cache', 'clear'], says: /--yes: cache clear deletes data/ },

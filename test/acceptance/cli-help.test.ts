@@ -9,6 +9,7 @@ import { registerAsk } from '../../src/cli/commands/ask.js';
 import { registerCache } from '../../src/cli/commands/cache.js';
 import { registerModels } from '../../src/cli/commands/models.js';
 import { registerEval } from '../../src/cli/commands/eval.js';
+import { registerGenerate } from '../../src/cli/commands/generate.js';
 import { registerPareto } from '../../src/cli/commands/pareto.js';
 import { registerReport } from '../../src/cli/commands/report.js';
 import { registerSearch } from '../../src/cli/commands/search.js';
@@ -22,7 +23,7 @@ const HEAVY = /node_modules\/(better-sqlite3|openai|vega|vega-lite|ml-matrix|fmi
 
 function allCommands(): Command[] {
   const program = new Command('moa-search');
-  for (const register of [registerSearch, registerAsk, registerEval, registerSim, registerValidation, registerReport, registerPareto, registerServe, registerCache, registerModels]) register(program);
+  for (const register of [registerSearch, registerAsk, registerEval, registerSim, registerValidation, registerReport, registerPareto, registerServe, registerCache, registerModels, registerGenerate]) register(program);
   const out: Command[] = [];
   const walk = (c: Command) => {
     for (const sub of c.commands) {
@@ -44,7 +45,7 @@ describe('help', () => {
     writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
     const r = await runCliIn(dir, ['--help'], { NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'register.mjs')).href}` });
     expect(r.code, r.stderr).toBe(0);
-    for (const c of ['search', 'ask', 'eval', 'sim', 'validation', 'report', 'pareto', 'serve', 'cache', 'models']) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    for (const c of ['search', 'ask', 'eval', 'sim', 'validation', 'report', 'pareto', 'serve', 'cache', 'models', 'generate']) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
     // The hook saw the CLI itself: the check below is not vacuous.
     expect(loaded.some((u) => u.endsWith('/src/cli/main.ts'))).toBe(true);
@@ -55,7 +56,7 @@ describe('help', () => {
   it('every subcommand renders its help', () => {
     const commands = allCommands();
     expect(commands.map((c) => c.name())).toEqual(
-      expect.arrayContaining(['search', 'ask', 'eval', 'sim', 'validation', 'build', 'check', 'report', 'pareto', 'serve', 'cache', 'stats', 'clear', 'models', 'import']),
+      expect.arrayContaining(['search', 'ask', 'eval', 'sim', 'validation', 'build', 'check', 'report', 'pareto', 'serve', 'cache', 'stats', 'clear', 'models', 'import', 'generate', 'sft', 'dpo', 'preferences']),
     );
     for (const c of commands) {
       const help = c.helpInformation();

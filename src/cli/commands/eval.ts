@@ -11,12 +11,17 @@ interface EvalOptions {
   budget?: number;
   json?: boolean;
   seed?: number;
+  preferences?: string;
+  judge?: string;
+  judgeMixture?: string;
+  criteria?: boolean;
+  limit?: number;
 }
 
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('Evaluate one mixture (or a single baseline model) on a validation set: score, 95% CIs, LC win rate, cost.')
+    .description('Evaluate one mixture (or a single baseline model) on a validation set: score, 95% CIs, LC win rate, cost. With --preferences: score a judge by its agreement with reference preferences.')
     .option('--space <file>', 'search-space file (default: the simulated world)')
     .option('--validation <file>', 'validation set, JSONL (default: the space\'s `validation`, or sim-100 for the simulated world)')
     .option('--mixture <file|json>', 'mixture file, or inline JSON such as \'{"layers":2,"proposers":{"A":2},"aggregator":"A"}\'')
@@ -26,7 +31,20 @@ export function registerEval(program: Command): void {
     .option('--budget <usd>', 'refuse uncached calls that could push spend past this many USD', numberArg({ min: 0 }))
     .option('--seed <n>', 'bootstrap seed for the confidence intervals', numberArg({ integer: true }), 0)
     .option('--json', 'print {score, ci, bySource, lc, costPerQuery, tflopsPerQuery, spent, calls, ...} as JSON')
-    .action(action((opts: EvalOptions) => runEval(opts)));
+    .option('--preferences <file>', 'score a judge instead: reference preferences, JSONL {prompt, output_1, output_2, preference 1-2} or AlpacaEval annotations (JSON)')
+    .option('--judge-mixture <file|json>', 'with --preferences: the judging mixture to score (proposers judge, the aggregator decides)')
+    .option('--judge <model>', 'with --preferences: a single judge model to score (default: the space\'s judge)')
+    .option('--criteria', 'with --preferences: the judge first lists the criteria that matter for each prompt')
+    .option('--limit <n>', 'with --preferences: only the first n pairs', numberArg({ integer: true, min: 1 }))
+    .action(action((opts: EvalOptions) => (opts.preferences !== undefined ? runJudgeEval(opts) : runEval(opts))));
+}
+
+async function runJudgeEval(opts: EvalOptions): Promise<void> {
+  const { InputError } = await import('../../config/index.js');
+  for (const [flag, v] of [['--mixture', opts.mixture], ['--baseline', opts.baseline], ['--validation', opts.validation]] as const)
+    if (v !== undefined) throw new InputError('scores a mixture or model as an answerer; with --preferences, name the judge with --judge-mixture or --judge', { field: flag });
+  const { evalJudge } = await import('../eval-judge.js');
+  await evalJudge({ ...opts, preferences: opts.preferences! });
 }
 
 const num = (x: number) => (Number.isFinite(x) ? x : null);
@@ -42,6 +60,8 @@ async function runEval(opts: EvalOptions): Promise<void> {
   const { loadValidationSet, resolveJudge, evaluateMixture } = await import('../../eval/index.js');
 
   // Everything is validated before the database is opened: bad input writes nothing.
+  for (const [flag, v] of [['--judge-mixture', opts.judgeMixture], ['--judge', opts.judge], ['--criteria', opts.criteria], ['--limit', opts.limit]] as const)
+    if (v !== undefined) throw new InputError('only applies with --preferences (scoring a judge)', { field: flag });
   if (!!opts.mixture === !!opts.baseline) throw new InputError('give exactly one of --mixture <file|json> or --baseline <model>', { field: opts.mixture ? '--baseline' : '--mixture' });
   const spaceFile = opts.space ?? SIM_SPACE_FILE;
   const space = loadSpace(spaceFile);

@@ -17,6 +17,15 @@ interface TruthOptions {
   json?: boolean;
 }
 
+interface PreferencesOptions {
+  space?: string;
+  validation?: string;
+  out: string;
+  pairs?: number;
+  models?: string;
+  seed: number;
+}
+
 export function registerSim(program: Command): void {
   const sim = program.command('sim').description('The simulated LLM world: serve it over HTTP, or compute a mixture\'s ground-truth score.');
   sim
@@ -37,6 +46,43 @@ export function registerSim(program: Command): void {
     .option('--judge <model>', 'judge model id (default: the space\'s judge)')
     .option('--json', 'print {score, bySource, prompts} as JSON')
     .action(action((opts: TruthOptions) => truth(opts)));
+  sim
+    .command('preferences')
+    .description('Write a reference-preference set whose preferences are the simulated world\'s truth (for scoring judges: `eval --preferences`).')
+    .requiredOption('--out <jsonl>', 'output file: JSONL {id, source, prompt, output_1, output_2, preference}')
+    .option('--space <file>', 'search-space file with sim models (default: search-spaces/sim.yaml)')
+    .option('--validation <file>', 'prompts to pair answers for (default: the space\'s `validation`, else sim-100)')
+    .option('--pairs <n>', 'number of pairs (default: two per prompt)', numberArg({ integer: true, min: 1 }))
+    .option('--models <ids>', 'comma-separated space ids whose answers are paired (default: every proposer and policy model)')
+    .option('--seed <n>', 'which pairs are drawn', numberArg({ integer: true }), 0)
+    .action(action((opts: PreferencesOptions) => preferences(opts)));
+}
+
+async function preferences(opts: PreferencesOptions): Promise<void> {
+  const { dirname, resolve } = await import('node:path');
+  const { InputError, loadSpace, findModel } = await import('../../config/index.js');
+  const { SIM_SPACE_FILE, SIM_VALIDATION_FILE } = await import('../../paths.js');
+  const { loadValidationSet, formatPreferences } = await import('../../eval/index.js');
+  const { checkOutputPath, writeFileAtomic } = await import('../../generate/index.js');
+  const { simPreferenceSet } = await import('../../sim/index.js');
+
+  const space = loadSpace(opts.space ?? SIM_SPACE_FILE);
+  const models = opts.models?.split(',').map((m) => m.trim()).filter(Boolean);
+  for (const id of models ?? []) {
+    const m = findModel(space, id);
+    if (!m) throw new InputError(`unknown model "${id}" (not in ${space.file})`, { field: '--models' });
+    if (space.providers[m.provider]?.kind !== 'sim') throw new InputError(`model "${id}" is not simulated (provider "${m.provider}" is not kind: sim)`, { field: '--models' });
+  }
+  const validation = opts.validation ?? (space.validation ? resolve(dirname(space.file), space.validation) : SIM_VALIDATION_FILE);
+  const items = loadValidationSet(validation);
+  const out = checkOutputPath(opts.out, '--out');
+  const set = simPreferenceSet({ space, prompts: items, pairs: opts.pairs, models, seed: opts.seed });
+  if (!set.length) throw new InputError('no pair of answers with different true quality could be drawn', { field: '--models' });
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileAtomic(out, (put) => put(formatPreferences(set)));
+  const second = set.filter((x) => x.preference === 1).length;
+  process.stderr.write(`wrote ${set.length} pairs to ${out} (output_2 truly better in ${second}, output_1 in ${set.length - second})\n`);
 }
 
 async function serve(opts: ServeOptions): Promise<void> {

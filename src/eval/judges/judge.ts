@@ -17,6 +17,8 @@ export interface JudgeCall {
   model: string;
   cached: boolean;
   costUsd: number;
+  promptTokens: number;
+  completionTokens: number;
 }
 
 export interface JudgeVerdict {
@@ -158,7 +160,7 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
     };
     try {
       const r = await executor.generate(req, { account: 'judge', signal });
-      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd });
+      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd, promptTokens: r.promptTokens, completionTokens: r.completionTokens });
       return r.text.trim();
     } catch (e) {
       if (e instanceof BudgetExceeded || signal?.aborted) throw e;
@@ -179,11 +181,11 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
           signal,
           templates: { ...BUILTIN_TEMPLATES, aggregate: JUDGE_AGGREGATE_TEMPLATE },
         });
-        for (const c of run.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.costUsd });
+        for (const c of run.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.costUsd, promptTokens: c.promptTokens, completionTokens: c.completionTokens });
         return { text: run.text, logprobs: undefined };
       } catch (e) {
         if (e instanceof MixtureRunError) {
-          for (const c of e.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.cached || c.error ? 0 : c.costUsd });
+          for (const c of e.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.cached || c.error ? 0 : c.costUsd, promptTokens: c.promptTokens, completionTokens: c.completionTokens });
           if (e.cause instanceof BudgetExceeded) throw e.cause;
           if (e.reason === 'aborted') throw e;
         }
@@ -198,7 +200,7 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
     }
     try {
       const r = await executor.generate(req, { account: 'judge', signal });
-      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd });
+      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd, promptTokens: r.promptTokens, completionTokens: r.completionTokens });
       return { text: r.text, logprobs: r.logprobs };
     } catch (e) {
       if (e instanceof BudgetExceeded || signal?.aborted) throw e;
