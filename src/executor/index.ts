@@ -4,3 +4,4 @@ export { openDatabase, ensureCacheSchema, migrate, withBusyRetry, BUSY_TIMEOUT_M
 export { CacheStore, type CacheStats, type ModelCacheStats, type StoredGeneration } from './cache-store.js';
 export { SpendLedger, type Reservation } from './spend-ledger.js';
 export { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
+export * from './batch/index.js';

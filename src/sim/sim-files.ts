@@ -41,7 +41,7 @@ function spaceYaml(name: string, proposers: string[], header: string): string {
     header,
     `name: ${name}`,
     'providers:',
-    '  sim: { kind: sim, worldSeed: 0, maxConcurrency: 64 }',
+    '  sim: { kind: sim, worldSeed: 0, maxConcurrency: 64, batch: { discount: 0.5, pollSeconds: 1 } }',
     'models:',
     ...proposers.map((m) => modelYaml(m, ['proposer', 'aggregator'], 3)),
     '  # Closed models: a strong final aggregator, the reference baselines and the judges.',
