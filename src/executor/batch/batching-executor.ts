@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { findModel, type BatchSpec } from '../../config/space.js';
 import { batchInputLine } from '../../providers/batch-client.js';
 import { cacheKey } from '../cache-key.js';
@@ -53,6 +54,8 @@ class BatchingExecutorImpl implements BatchingExecutor {
     private readonly opts: BatchingOptions,
   ) {
     this.jobs = new BatchJobStore(inner.db);
+    // Every poll and request of every job listens on it.
+    setMaxListeners(0, this.closing.signal);
     this.ctx = {
       inner,
       store: this.jobs,
