@@ -25,6 +25,21 @@ export interface RunContext {
   forget(p: Pending): void;
   /** The provider's Batch API refused us for good: later requests go online. */
   markUnavailable(provider: string, reason: string): void;
+  /** A run starts (+1) or stops (-1) working (anything but sleeping between polls): no flush while any works. */
+  busy(delta: 1 | -1): void;
+}
+
+/**
+ * Sleep until the next multiple of `ms` on the clock, so every job of a process polls at the same instants:
+ * jobs of one stage that finish together are read in the same tick and their waiters go on together.
+ */
+async function sleepToTick(ms: number, ctx: RunContext): Promise<void> {
+  ctx.busy(-1);
+  try {
+    await sleep(ms - (Date.now() % ms), undefined, { signal: ctx.signal });
+  } finally {
+    ctx.busy(1);
+  }
 }
 
 /** Download attempts of a finished job's files before its requests fall back online. */
@@ -68,11 +83,14 @@ export class JobRun {
   }
 
   private async guard(fn: () => Promise<void>): Promise<void> {
+    this.ctx.busy(1);
     try {
       await fn();
     } catch (e) {
       // Closing leaves the job to a later run; anything else unexpected fails the waiters with the cause.
       this.finish(() => ({ error: this.ctx.signal.aborted ? new Error('executor closed while a batch job was pending') : e }));
+    } finally {
+      this.ctx.busy(-1);
     }
   }
 
@@ -160,7 +178,7 @@ export class JobRun {
     let last = '';
     let failing = false;
     for (let first = true; ; first = false) {
-      if (!first) await sleep(pollMs, undefined, { signal: ctx.signal });
+      if (!first) await sleepToTick(pollMs, ctx);
       let remote: RemoteBatch;
       try {
         remote = await this.client.retrieve(this.jobId!, { signal: ctx.signal });
@@ -198,7 +216,7 @@ export class JobRun {
       } catch (e) {
         if (this.ctx.signal.aborted) throw e;
         if (attempt >= DOWNLOAD_ATTEMPTS) return this.lost(`its output cannot be downloaded: ${errorText(e)}`);
-        await sleep(this.spec.pollSeconds * 1000, undefined, { signal: this.ctx.signal });
+        await sleepToTick(this.spec.pollSeconds * 1000, this.ctx);
       }
     }
   }

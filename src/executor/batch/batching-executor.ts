@@ -42,10 +42,11 @@ class BatchingExecutorImpl implements BatchingExecutor {
   private readonly unavailable = new Map<string, string>();
   private readonly closing = new AbortController();
   private readonly ctx: RunContext;
-  /** generate() calls in progress; of them, those waiting on the batch stage; entries being placed. */
+  /** generate() calls in progress; of them, those waiting on the batch stage; entries being placed; job runs not asleep. */
   private running = 0;
   private waiting = 0;
   private placing = 0;
+  private working = 0;
   private scheduled = false;
   private closed = false;
 
@@ -67,6 +68,10 @@ class BatchingExecutorImpl implements BatchingExecutor {
         if (this.pending.get(p.key) === p) this.pending.delete(p.key);
       },
       markUnavailable: (provider, reason) => this.unavailable.set(provider, reason),
+      busy: (delta) => {
+        this.working += delta;
+        if (this.working === 0) this.poke();
+      },
     };
   }
 
@@ -211,13 +216,16 @@ class BatchingExecutorImpl implements BatchingExecutor {
     this.tasks.add(done);
   }
 
-  /** After the current turn's microtasks have run: flush if every call in progress waits on the batch stage. */
+  /**
+   * After the current turn's microtasks have run: flush if every call in progress waits on the batch stage and
+   * no job is being polled or read (one that is finishing may release more requests of the same stage).
+   */
   private poke(): void {
     if (this.scheduled || this.queue.size === 0 || this.closed) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (this.queue.size && this.placing === 0 && this.waiting === this.running && !this.closed) this.flush();
+      if (this.queue.size && this.placing === 0 && this.working === 0 && this.waiting === this.running && !this.closed) this.flush();
     });
   }
 
