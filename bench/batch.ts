@@ -154,7 +154,7 @@ const section = [
   '',
   `The price ratio is the configured \`discount: 0.5\` exactly when nothing falls back online: the same requests (same cache keys, same`,
   'tokens) are answered, each at half price. Batched, a stage is one flush of the queue (all ten mixtures\' pending requests of one',
-  'depth, one job per model), so wall time is about (number of stages) × (job delay + up to one poll interval), whatever the number of',
+  'depth, one job per model), so wall time is about (number of stages) × (job delay + one or two poll intervals), whatever the number of',
   'prompts; online it is bounded by the provider\'s concurrency and latency (here a zero-latency local server, so seconds).',
   '',
   `**kill -9 during polling.** \`moa-search eval --batch\` (MoA-Lite, 100 prompts) was killed with SIGKILL ${f(kill.killedAtS)} s after it started,`,

@@ -259,6 +259,24 @@ describe('batch stage of the executor', () => {
     expect((await again.bx.jobs.get(id))?.state).toBe('abandoned');
   });
 
+  it('a Batch API that refuses the upload for good: its requests and later ones go online, said and counted', async () => {
+    const server = await startOpenAIServer({ handler: () => ({ usage: USAGE }) });
+    open.push(server);
+    // Chat completions answer under any prefix; the Batch API only at /v1: here uploads get 404.
+    const space = batchSpace(server.url.replace(/\/v1$/, '/no-batch/v1'));
+    const events: BatchEvent[] = [];
+    const bx = withBatching(await openExecutor({ space, env }), { onEvent: (e) => events.push(e) });
+    open.push(bx);
+    const first = await Promise.all([bx.generate(req('x1')), bx.generate(req('x2'))]);
+    expect(first.map((r) => r.costUsd)).toEqual([PRICE_A, PRICE_A]);
+    expect(events.filter((e) => e.type === 'submit-failed')).toEqual([expect.objectContaining({ model: 'A', requests: 2, message: expect.stringMatching(/upload: HTTP 404/) })]);
+    expect(bx.batchStats()).toMatchObject({ jobsSubmitted: 0, fallback: 2, fallbackReasons: { 'not submitted': 2 } });
+    expect((await bx.jobs.list()).map((j) => j.state)).toEqual(['abandoned']);
+    await bx.generate(req('x3'));
+    expect(server.count()).toBe(3);
+    expect(events.filter((e) => e.type === 'submit-failed')).toHaveLength(1);
+  });
+
   it('checkBatchProviders names the first provider without a Batch API', () => {
     const space = batchSpace('http://127.0.0.1:9/v1');
     expect(() => checkBatchProviders(space, ['A', 'B'])).not.toThrow();

@@ -57,6 +57,8 @@ export class JobRun {
   readonly entries = new Map<string, Pending>();
   /** Set in the same synchronous step that settles the entries: later arrivals must route again. */
   finished = false;
+  /** The run stopped on an unexpected error: its job may still be unfinished in the database. */
+  failed = false;
   private jobId?: string;
   private readonly startedAt = Date.now();
 
@@ -88,6 +90,7 @@ export class JobRun {
       await fn();
     } catch (e) {
       // Closing leaves the job to a later run; anything else unexpected fails the waiters with the cause.
+      this.failed = !this.ctx.signal.aborted;
       this.finish(() => ({ error: this.ctx.signal.aborted ? new Error('executor closed while a batch job was pending') : e }));
     } finally {
       this.ctx.busy(-1);

@@ -49,6 +49,9 @@ class BatchingExecutorImpl implements BatchingExecutor {
   private working = 0;
   private scheduled = false;
   private closed = false;
+  /** When the queue last became non-empty, and the timer that flushes it after lingering. */
+  private queueSince = 0;
+  private linger: NodeJS.Timeout | undefined;
 
   constructor(
     readonly inner: CachingExecutor,
@@ -169,10 +172,8 @@ class BatchingExecutorImpl implements BatchingExecutor {
     this.placing++;
     void this.jobs
       .activeFor(p.key)
-      .then(
-        (row) => (row ? this.attach(row, p) : this.enqueue(p)),
-        (e) => this.settle(p, { error: e }),
-      )
+      .then((row) => (row ? this.attach(row, p) : this.enqueue(p)))
+      .catch((e) => this.settle(p, { error: e }))
       .finally(() => {
         this.placing--;
         this.poke();
@@ -181,12 +182,15 @@ class BatchingExecutorImpl implements BatchingExecutor {
 
   private enqueue(p: Pending): void {
     if (p.state !== 'placing') return;
+    if (this.queue.size === 0) this.queueSince = Date.now();
     p.state = 'queued';
     this.queue.add(p);
   }
 
   private attach(row: JobRow, p: Pending): void {
     let run = this.attached.get(row.id);
+    // A run that failed leaves its row unfinished: answer online rather than attach to it again and again.
+    if (run?.failed) return this.settle(p, { fallback: `job lost: following job ${row.jobId ?? row.id} failed earlier in this run` });
     if (run?.finished) return this.replace(p);
     p.state = 'in-job';
     if (run) return void run.entries.set(p.key, p);
@@ -225,12 +229,29 @@ class BatchingExecutorImpl implements BatchingExecutor {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (this.queue.size && this.placing === 0 && this.working === 0 && this.waiting === this.running && !this.closed) this.flush();
+      if (this.queue.size && this.placing === 0 && this.working === 0 && this.waiting === this.running && !this.closed) this.flushOrLinger();
     });
+  }
+
+  /**
+   * Jobs of one stage rarely finish in the same poll: while other jobs are still out, the queue waits up to one
+   * poll interval for the requests they will release, so a stage goes out as one flush, not one per job.
+   */
+  private flushOrLinger(): void {
+    let pollMs = 0;
+    if (this.tasks.size) for (const p of this.queue) pollMs = Math.max(pollMs, this.inner.space.providers[p.provider]!.batch!.pollSeconds * 1000);
+    const wait = this.queueSince + pollMs - Date.now();
+    if (wait <= 0) return this.flush();
+    this.linger ??= setTimeout(() => {
+      this.linger = undefined;
+      this.poke();
+    }, wait + 5);
   }
 
   /** Send the queue: one job per provider and model (split at maxRequests and MAX_JOB_BYTES), budget held first. */
   private flush(): void {
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
     const entries = [...this.queue];
     this.queue.clear();
     const stage = ++this.stats.stages;
@@ -246,22 +267,38 @@ class BatchingExecutorImpl implements BatchingExecutor {
     }
     const runs: Array<{ run: JobRun; lines: string[] }> = [];
     for (const group of groups.values()) {
-      const { provider, req } = group[0]!;
-      const spec = this.inner.space.providers[provider]!.batch!;
-      for (const chunk of this.chunks(group, spec)) {
-        const run = new JobRun(this.ctx, { provider, model: req.model, discount: spec.discount }, this.inner.batchClient(provider), spec);
-        const lines: string[] = [];
-        for (const { p, line } of chunk) {
-          if (!this.reserve(p, spec)) continue;
-          p.state = 'in-job';
-          run.entries.set(p.key, p);
-          lines.push(line);
+      try {
+        runs.push(...this.jobsOf(group));
+      } catch (e) {
+        // A provider that cannot be reached at all (its key is missing, say): its requests fail, the others go on.
+        for (const p of group) {
+          this.inner.release(p.reservation);
+          p.reservation = undefined;
+          this.settle(p, { error: e });
         }
-        if (lines.length) runs.push({ run, lines });
       }
     }
     this.opts.onEvent?.({ type: 'stage', stage, requests: runs.reduce((a, r) => a + r.lines.length, 0), jobs: runs.length, purposes });
     for (const { run, lines } of runs) this.track(run.submit(lines, stage));
+  }
+
+  private jobsOf(group: Pending[]): Array<{ run: JobRun; lines: string[] }> {
+    const { provider, req } = group[0]!;
+    const spec = this.inner.space.providers[provider]!.batch!;
+    const client = this.inner.batchClient(provider);
+    const out: Array<{ run: JobRun; lines: string[] }> = [];
+    for (const chunk of this.chunks(group, spec)) {
+      const run = new JobRun(this.ctx, { provider, model: req.model, discount: spec.discount }, client, spec);
+      const lines: string[] = [];
+      for (const { p, line } of chunk) {
+        if (!this.reserve(p, spec)) continue;
+        p.state = 'in-job';
+        run.entries.set(p.key, p);
+        lines.push(line);
+      }
+      if (lines.length) out.push({ run, lines });
+    }
+    return out;
   }
 
   /** Hold the discounted worst case of a request before its job is submitted; a request that does not fit fails alone. */
@@ -298,6 +335,7 @@ class BatchingExecutorImpl implements BatchingExecutor {
     this.closed = true;
     // Submitted jobs stay in the database: a later run re-attaches to them.
     this.closing.abort(new Error('executor closed'));
+    if (this.linger) clearTimeout(this.linger);
     for (const p of [...this.queue]) this.settle(p, { error: new Error('executor closed') });
     this.queue.clear();
     await Promise.allSettled([...this.tasks]);
