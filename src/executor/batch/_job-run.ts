@@ -97,10 +97,6 @@ export class JobRun {
     }
   }
 
-  private get label(): string {
-    return this.jobId ?? `job #${this.row.id ?? '?'}`;
-  }
-
   // Phase 1: the job exists (created now, or found from an earlier run).
 
   private async create(lines: string[], stage: number): Promise<RemoteBatch | undefined> {
