@@ -8,7 +8,7 @@ import type { StoredGeneration } from '../cache-store.js';
 import type { CachingExecutor } from '../executor.js';
 import type { GenerationRequest, GenerationResult } from '../types.js';
 import type { BatchJobStore, JobItem, JobRow } from './job-store.js';
-import { reasonKind, type Outcome, type Pending } from './_pending.js';
+import { countFallback, type Outcome, type Pending } from './_pending.js';
 import type { BatchEvent, BatchStats } from './types.js';
 
 /** What every job run shares with the batching executor that started it. */
@@ -327,10 +327,8 @@ export class JobRun {
       }
       if ('fallback' in o) {
         fallback++;
-        const k = reasonKind(o.fallback);
+        const k = countFallback(ctx.stats, o.fallback);
         reasons[k] = (reasons[k] ?? 0) + 1;
-        ctx.stats.fallback++;
-        ctx.stats.fallbackReasons[k] = (ctx.stats.fallbackReasons[k] ?? 0) + 1;
       }
       ctx.forget(p);
       p.settle(o);

@@ -1,5 +1,6 @@
 import type { Reservation } from '../spend-ledger.js';
 import type { GenerationRequest, GenerationResult } from '../types.js';
+import type { BatchStats } from './types.js';
 
 /** How a batched request ends for its waiters. `shared`: another process's job produced it. */
 export type Outcome = { result: GenerationResult; shared?: boolean } | { fallback: string } | { error: unknown };
@@ -37,7 +38,10 @@ export function newPending(init: Pick<Pending, 'key' | 'req' | 'provider' | 'acc
   return p;
 }
 
-/** The short reason a fallback is counted under (`malformed`, `failed in batch`, `expired`, ...). */
-export function reasonKind(reason: string): string {
-  return reason.split(':')[0]!.trim();
+/** Count a fallback under its short reason (`malformed`, `failed in batch`, `expired`, ...); returns that reason. */
+export function countFallback(stats: BatchStats, reason: string): string {
+  const kind = reason.split(':')[0]!.trim();
+  stats.fallback++;
+  stats.fallbackReasons[kind] = (stats.fallbackReasons[kind] ?? 0) + 1;
+  return kind;
 }

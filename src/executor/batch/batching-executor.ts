@@ -6,7 +6,7 @@ import type { CachingExecutor } from '../executor.js';
 import { BudgetExceeded, type Executor, type GenerateOptions, type GenerationRequest, type GenerationResult, type SpendSnapshot } from '../types.js';
 import { BatchJobStore, type JobRow } from './job-store.js';
 import { JobRun, type RunContext } from './_job-run.js';
-import { newPending, type Outcome, type Pending } from './_pending.js';
+import { countFallback, newPending, type Outcome, type Pending } from './_pending.js';
 import type { BatchEvent, BatchingOptions, BatchStats } from './types.js';
 
 /** OpenAI takes input files up to 200 MB; jobs are cut well below that. */
@@ -182,6 +182,8 @@ class BatchingExecutorImpl implements BatchingExecutor {
 
   private enqueue(p: Pending): void {
     if (p.state !== 'placing') return;
+    // Its callers gave up while it was being placed: nothing to send.
+    if (p.waiters === 0) return this.drop(p);
     if (this.queue.size === 0) this.queueSince = Date.now();
     p.state = 'queued';
     this.queue.add(p);
@@ -190,13 +192,13 @@ class BatchingExecutorImpl implements BatchingExecutor {
   private attach(row: JobRow, p: Pending): void {
     let run = this.attached.get(row.id);
     // A run that failed leaves its row unfinished: answer online rather than attach to it again and again.
-    if (run?.failed) return this.settle(p, { fallback: `job lost: following job ${row.jobId ?? row.id} failed earlier in this run` });
+    if (run?.failed) return this.fallback(p, `job lost: following job ${row.jobId ?? row.id} failed earlier in this run`);
     if (run?.finished) return this.replace(p);
     p.state = 'in-job';
     if (run) return void run.entries.set(p.key, p);
     const m = findModel(this.inner.space, row.model);
     const spec = m && this.inner.space.providers[row.provider]?.batch;
-    if (!spec) return this.settle(p, { fallback: `not submitted: job ${row.jobId ?? row.id} is for provider "${row.provider}", which has no batch settings now` });
+    if (!spec) return this.fallback(p, `job lost: job ${row.jobId ?? row.id} is for provider "${row.provider}", which has no batch settings now`);
     run = new JobRun(this.ctx, row, this.inner.batchClient(row.provider), spec);
     run.entries.set(p.key, p);
     this.attached.set(row.id, run);
@@ -208,6 +210,13 @@ class BatchingExecutorImpl implements BatchingExecutor {
     const hit = this.inner.lookup(p.key);
     if (hit) return this.settle(p, { result: hit });
     this.place(p);
+  }
+
+  /** Answer a request online instead, said and counted like a job's fallbacks. */
+  private fallback(p: Pending, reason: string): void {
+    const kind = countFallback(this.stats, reason);
+    this.opts.onEvent?.({ type: 'fallback', requests: 1, reasons: { [kind]: 1 } });
+    this.settle(p, { fallback: reason });
   }
 
   private settle(p: Pending, o: Outcome): void {
