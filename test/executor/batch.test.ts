@@ -277,6 +277,27 @@ describe('batch stage of the executor', () => {
     expect(events.filter((e) => e.type === 'submit-failed')).toHaveLength(1);
   });
 
+  it('a caller that aborts before submission sends nothing; one that aborts while its job runs still gets it cached', async () => {
+    const { server, bx } = await setup();
+    const early = new AbortController();
+    const gone = bx.generate(req('early'), { signal: early.signal });
+    early.abort();
+    await expect(gone).rejects.toThrow(/abort/i);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(server.batch.counts.uploads).toBe(0);
+
+    server.batch.hold = true;
+    const late = new AbortController();
+    const leaving = bx.generate(req('late'), { signal: late.signal });
+    await until(() => server.batch.counts.created === 1);
+    late.abort();
+    await expect(leaving).rejects.toThrow(/abort/i);
+    server.batch.hold = false;
+    await until(() => bx.batchStats().results === 1);
+    expect(await bx.generate(req('late'))).toMatchObject({ cached: true });
+    expect(server.count()).toBe(0);
+  });
+
   it('checkBatchProviders names the first provider without a Batch API', () => {
     const space = batchSpace('http://127.0.0.1:9/v1');
     expect(() => checkBatchProviders(space, ['A', 'B'])).not.toThrow();
