@@ -5,6 +5,18 @@ import { readStructuredFile, validateDoc, parseStructuredText } from './_load-st
 const positive = z.number().positive();
 const nonNegative = z.number().nonnegative();
 
+/** A provider's Batch API (OpenAI / Together protocol: JSONL upload, job, poll, output file). */
+export const BatchSchema = z
+  .object({
+    /** Price factor of a batched request against the online one (0.5 = half price). */
+    discount: z.number().gt(0).max(1).default(0.5),
+    /** Most requests in one job (OpenAI: 50,000); a larger stage is split into several jobs. */
+    maxRequests: z.number().int().positive().default(50_000),
+    /** Seconds between two status polls of a job. */
+    pollSeconds: positive.default(30),
+  })
+  .strict();
+
 export const ProviderSchema = z
   .object({
     /** `openai`: any OpenAI-compatible HTTP endpoint. `sim`: the in-process simulated world. */
@@ -27,6 +39,10 @@ export const ProviderSchema = z
     worldSeed: z.number().int().optional(),
     /** Simulated per-call latency in ms (kind: sim only; for throughput tests). */
     latencyMs: nonNegative.optional(),
+    /** The provider's Batch API, when it has one: `--batch` runs send their uncached requests there. */
+    batch: BatchSchema.optional(),
+    /** How long a simulated batch job stays in progress, in ms (kind: sim only). */
+    batchDelayMs: nonNegative.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -107,6 +123,7 @@ export const SpaceSchema = z
   .strict();
 
 export type ProviderSpec = z.infer<typeof ProviderSchema>;
+export type BatchSpec = z.infer<typeof BatchSchema>;
 export type ModelSpec = z.infer<typeof ModelSchema>;
 export type GenerationSettings = z.infer<typeof GenerationSchema>;
 export type JudgeSettings = z.infer<typeof JudgeSchema>;

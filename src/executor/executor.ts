@@ -1,6 +1,7 @@
 import { InputError } from '../config/input-error.js';
 import { findModel, type ModelSpec, type SearchSpace } from '../config/space.js';
-import { createProvider, type CreateProviderOptions } from '../providers/registry.js';
+import { createBatchClient, createProvider, type CreateProviderOptions } from '../providers/registry.js';
+import type { BatchClient } from '../providers/batch-client.js';
 import { estimatePromptTokens, estimateTokens } from '../providers/estimate-tokens.js';
 import type { ChatProvider, ProviderRequest } from '../providers/types.js';
 import { CacheStore } from './cache-store.js';
@@ -8,6 +9,7 @@ import { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
 import { openDatabase, type DB } from './database.js';
 import { SpendLedger, type Reservation } from './spend-ledger.js';
 import { contextOverflow } from './context-window.js';
+import { toProviderRequest } from './provider-request.js';
 import type { Executor, GenerateOptions, GenerationRequest, GenerationResult, SpendSnapshot } from './types.js';
 
 export interface OpenExecutorOptions {
@@ -37,6 +39,23 @@ export interface CachingExecutor extends Executor {
   keyOf(req: GenerationRequest): string;
   /** Worst-case USD of an uncached call: what the budget reserves before dispatching it. */
   worstCaseUsd(req: GenerationRequest): number;
+
+  // Hooks for transports outside generate() (the batch stage, src/executor/batch/): they share the cache,
+  // the spend ledger and the budget with online calls.
+  /** The cached result for a key, counted as a hit; undefined on a miss. */
+  lookup(key: string): GenerationResult | undefined;
+  /** Count a request served by work another caller started (counted like a coalesced call). */
+  countShared(): void;
+  /** Hold USD against the budget before work is dispatched (undefined without a budget); throws BudgetExceeded. */
+  reserve(model: string, usd: number): Reservation | undefined;
+  /** Book a result's cost on an account, dropping its hold. */
+  settle(r: Reservation | undefined, account: string, usd: number): void;
+  /** Drop a hold without booking anything (the request was not made this way). */
+  release(r: Reservation | undefined): void;
+  /** The provider request a resolved request becomes (upstream model name, seed). */
+  providerRequest(r: GenerationRequest): ProviderRequest;
+  /** The Batch API client of a provider (built once, with the executor's environment; InputError without `batch`). */
+  batchClient(provider: string): BatchClient;
 }
 
 /** Chat formatting adds a few tokens per message (role markers, separators) and a few per request. */
@@ -71,6 +90,7 @@ class ExecutorImpl implements CachingExecutor {
   /** Every call in progress, coalesced or not (close() aborts them). */
   private readonly active = new Set<Flight>();
   private readonly built = new Map<string, ChatProvider>();
+  private readonly batchClients = new Map<string, BatchClient>();
   private closed = false;
 
   constructor(
@@ -147,6 +167,59 @@ class ExecutorImpl implements CachingExecutor {
     return this.ledger.snapshot();
   }
 
+  lookup(key: string): GenerationResult | undefined {
+    const hit = this.cache.get(key);
+    if (!hit) return undefined;
+    this.cache.recordHit(key);
+    this.ledger.countCached();
+    const out: GenerationResult = {
+      key,
+      model: hit.model,
+      text: hit.text,
+      finishReason: hit.finishReason,
+      promptTokens: hit.promptTokens,
+      completionTokens: hit.completionTokens,
+      estimated: hit.estimated,
+      costUsd: hit.costUsd,
+      latencyMs: hit.latencyMs,
+      cached: true,
+    };
+    if (hit.logprobs) out.logprobs = hit.logprobs;
+    return out;
+  }
+
+  countShared(): void {
+    this.ledger.countCached();
+  }
+
+  reserve(model: string, usd: number): Reservation | undefined {
+    return this.ledger.budget === undefined ? undefined : this.ledger.reserve(model, usd);
+  }
+
+  settle(r: Reservation | undefined, account: string, usd: number): void {
+    this.ledger.settle(r, account, usd);
+  }
+
+  release(r: Reservation | undefined): void {
+    this.ledger.release(r, { failed: false });
+  }
+
+  providerRequest(r: GenerationRequest): ProviderRequest {
+    const model = this.model(r.model);
+    return toProviderRequest(r, model, this.space.providers[model.provider]);
+  }
+
+  batchClient(provider: string): BatchClient {
+    let c = this.batchClients.get(provider);
+    if (!c) {
+      const spec = this.space.providers[provider];
+      if (!spec) throw new InputError(`unknown provider "${provider}" (not in ${this.space.file})`, { field: 'provider' });
+      c = createBatchClient(provider, spec, { env: this.env ?? this.providerOptions.env });
+      this.batchClients.set(provider, c);
+    }
+    return c;
+  }
+
   // Everything up to the provider call runs synchronously (better-sqlite3 lookups are synchronous),
   // so the cache check, the coalescing check and the budget reservation cannot interleave with another caller.
   async generate(req: GenerationRequest, opts: GenerateOptions = {}): Promise<GenerationResult> {
@@ -160,25 +233,10 @@ class ExecutorImpl implements CachingExecutor {
     if (!opts.noCache) {
       const flight = this.flights.get(key);
       if (flight) return this.join(flight, opts, false);
-      const hit = this.cache.get(key);
+      const hit = this.lookup(key);
       if (hit) {
-        this.cache.recordHit(key);
-        this.ledger.countCached();
         if (opts.onToken && hit.text) opts.onToken(hit.text);
-        const out: GenerationResult = {
-          key,
-          model: hit.model,
-          text: hit.text,
-          finishReason: hit.finishReason,
-          promptTokens: hit.promptTokens,
-          completionTokens: hit.completionTokens,
-          estimated: hit.estimated,
-          costUsd: hit.costUsd,
-          latencyMs: hit.latencyMs,
-          cached: true,
-        };
-        if (hit.logprobs) out.logprobs = hit.logprobs;
-        return out;
+        return hit;
       }
     }
 
@@ -207,16 +265,7 @@ class ExecutorImpl implements CachingExecutor {
     opts: GenerateOptions,
   ): Promise<GenerationResult> {
     const account = opts.account ?? 'mixture';
-    const spec = this.space.providers[model.provider];
-    const preq: ProviderRequest = { model: model.upstream ?? model.id, messages: r.messages.map((m) => ({ role: m.role, content: m.content })) };
-    if (r.temperature !== undefined) preq.temperature = r.temperature;
-    if (r.maxTokens !== undefined) preq.maxTokens = r.maxTokens;
-    if (r.topP !== undefined) preq.topP = r.topP;
-    if (spec?.sendSeed !== false) preq.seed = r.sample ?? 0;
-    if (r.logprobs) {
-      preq.logprobs = true;
-      if (r.topLogprobs !== undefined) preq.topLogprobs = r.topLogprobs;
-    }
+    const preq = toProviderRequest(r, model, this.space.providers[model.provider]);
     const fanOut = (delta: string) => {
       flight.text += delta;
       for (const l of flight.listeners) l(delta);
@@ -322,7 +371,7 @@ class ExecutorImpl implements CachingExecutor {
     for (const f of active) f.controller.abort(new Error('executor closed'));
     await Promise.allSettled(active.map((f) => f.result));
     this.cache.close();
-    await Promise.allSettled([...this.built.values()].map((p) => p.close?.()));
+    await Promise.allSettled([...this.built.values(), ...this.batchClients.values()].map((p) => p.close?.()));
     if (this.ownsDb && this.db.open) this.db.close();
   }
 }

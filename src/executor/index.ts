@@ -6,3 +6,4 @@ export { SpendLedger, type Reservation } from './spend-ledger.js';
 export { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
 export * from './context-window.js';
 export { withSampleOffset, SAMPLE_STRIDE } from './sample-offset.js';
+export * from './batch/index.js';

@@ -45,10 +45,10 @@ export class SpendLedger {
     this.made++;
   }
 
-  /** The call failed (nothing billed): drop the hold. */
-  release(r: Reservation | undefined): void {
+  /** The call failed (nothing billed): drop the hold. `failed: false` when it was not a failed call (re-routed). */
+  release(r: Reservation | undefined, opts: { failed?: boolean } = {}): void {
     if (r) this.drop(r);
-    this.failed++;
+    if (opts.failed !== false) this.failed++;
   }
 
   countCached(): void {

@@ -5,3 +5,6 @@ export { startSimServer, type SimServer, type SimServerOptions } from './server.
 export { rankAllMixtures, rankOf, searchedAggregators, type ScoredMixture } from './truth-landscape.js';
 export { simAnswerTruth, simPairTruth, type AnswerTruth, type PairTruth, type PairTruthOptions } from './pair-truth.js';
 export { simPreferenceSet, type SimPreferenceOptions } from './preference-set.js';
+export { SimBatchService, type BatchAnswer, type BatchServiceOptions, type FinishedJob, type FinalStatus } from './batch-service.js';
+export { handleBatchApi } from './batch-http.js';
+export { createSimBatchClient, simBatchAnswer } from './batch-client.js';

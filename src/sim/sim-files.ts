@@ -54,7 +54,7 @@ function spaceYaml(name: string, proposers: string[], header: string, aggregator
     header,
     `name: ${name}`,
     'providers:',
-    '  sim: { kind: sim, worldSeed: 0, maxConcurrency: 64 }',
+    '  sim: { kind: sim, worldSeed: 0, maxConcurrency: 64, batch: { discount: 0.5, pollSeconds: 1 } }',
     'models:',
     ...proposers.map((m) => modelYaml(m, proposerRoles(m), 3)),
     ...(policies.length ? ['  # The model being trained by `generate dpo` (MoAA stage 2).', ...policies.map((m) => modelYaml(m, ['policy']))] : []),

@@ -61,6 +61,6 @@ export async function simOverHttp() {
 /** The sim space's text with its provider pointed at a loopback server (no key). */
 export function overHttp(spaceText: string, url: string): string {
   return spaceText
-    .replace(/sim: \{ kind: sim[^}]*\}/, `sim: { kind: openai, baseURL: "${url}", keyless: true, maxConcurrency: 16, maxRetries: 0 }`)
+    .replace(/sim: \{ kind: sim.*\}/, `sim: { kind: openai, baseURL: "${url}", keyless: true, maxConcurrency: 16, maxRetries: 0 }`)
     .replace(/validation: .*/, '');
 }

@@ -16,6 +16,7 @@ interface EvalOptions {
   judgeMixture?: string;
   criteria?: boolean;
   limit?: number;
+  batch?: boolean;
 }
 
 export function registerEval(program: Command): void {
@@ -27,9 +28,10 @@ export function registerEval(program: Command): void {
     .option('--mixture <file|json>', 'mixture file, or inline JSON such as \'{"layers":2,"proposers":{"A":2},"aggregator":"A"}\'')
     .option('--baseline <model>', 'evaluate a single model (the 1-proposer, no-aggregator mixture) instead of --mixture')
     .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
-    .option('--concurrency <n>', 'prompts evaluated at once', numberArg({ integer: true, min: 1, max: 256 }), 4)
+    .option('--concurrency <n>', 'prompts evaluated at once (default 4; with --batch, all of them)', numberArg({ integer: true, min: 1, max: 256 }))
     .option('--budget <usd>', 'refuse uncached calls that could push spend past this many USD', numberArg({ min: 0 }))
     .option('--seed <n>', 'bootstrap seed for the confidence intervals', numberArg({ integer: true }), 0)
+    .option('--batch', 'send uncached requests as provider Batch API jobs, layer by layer (every provider used needs `batch:` in the space): about half the price, answers in minutes to hours; a killed run re-attaches to its jobs')
     .option('--json', 'print {score, ci, bySource, lc, costPerQuery, tflopsPerQuery, spent, calls, ...} as JSON')
     .option('--preferences <file>', 'score a judge instead: reference preferences, JSONL {prompt, output_1, output_2, preference 1-2} or AlpacaEval annotations (JSON)')
     .option('--judge-mixture <file|json>', 'with --preferences: the judging mixture to score (proposers judge, the aggregator decides)')
@@ -56,7 +58,7 @@ async function runEval(opts: EvalOptions): Promise<void> {
     '../../config/index.js'
   );
   const { SIM_SPACE_FILE, SIM_VALIDATION_FILE, resolveDbPath } = await import('../../paths.js');
-  const { checkMixtureKeys, loadTemplates } = await import('../../moa/index.js');
+  const { checkMixtureKeys, loadTemplates, mixtureModels } = await import('../../moa/index.js');
   const { loadValidationSet, resolveJudge, evaluateMixture } = await import('../../eval/index.js');
 
   // Everything is validated before the database is opened: bad input writes nothing.
@@ -86,11 +88,20 @@ async function runEval(opts: EvalOptions): Promise<void> {
   if (!validationFile) throw new InputError('no validation set: pass --validation <file> or set `validation` in the space', { field: '--validation' });
   const items = loadValidationSet(validationFile);
   const dbPath = checkDbPath(resolveDbPath(opts.db));
-
-  const { openExecutor } = await import('../../executor/index.js');
-  const executor = await openExecutor({ space, dbPath, budgetUsd: opts.budget });
-  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
+  const { checkBatchProviders, openExecutor, withBatching } = await import('../../executor/index.js');
+  if (opts.batch) checkBatchProviders(space, [...mixtureModels(mixture), ...(judge.mixture ? mixtureModels(judge.mixture) : [judge.model!])]);
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})
+`);
   const tty = process.stderr.isTTY;
+  let live = false;
+  const endLive = () => {
+    if (live) process.stderr.write('\n');
+    live = false;
+  };
+  const inner = await openExecutor({ space, dbPath, budgetUsd: opts.budget });
+  const { batchProgress, batchSummary } = await import('../batch-progress.js');
+  const batched = opts.batch ? withBatching(inner, { onEvent: batchProgress(process.stderr, { beforeLine: endLive }) }) : undefined;
+  const executor = batched ?? inner;
   const name = mixtureName(mixture, space);
   try {
     const r = await evaluateMixture({
@@ -98,15 +109,19 @@ async function runEval(opts: EvalOptions): Promise<void> {
       space,
       items,
       executor,
-      concurrency: opts.concurrency,
+      // Batched, every prompt is in flight so each layer's requests of all prompts go out together.
+      concurrency: opts.concurrency ?? (opts.batch ? items.length : 4),
       bootstrap: { seed: opts.seed ?? 0 },
       onProgress: ({ done, total }) => {
         // A live counter on a terminal; on a pipe, a line every 10 prompts (and the last).
-        if (tty) process.stderr.write(`\r  evaluating ${name}: ${done}/${total}`);
-        else if (done % 10 === 0 || done === total) process.stderr.write(`evaluating: ${done}/${total} prompts\n`);
+        if (tty) {
+          process.stderr.write(`\r  evaluating ${name}: ${done}/${total}`);
+          live = true;
+        } else if (done % 10 === 0 || done === total) process.stderr.write(`evaluating: ${done}/${total} prompts\n`);
       },
     });
-    if (tty) process.stderr.write('\n');
+    endLive();
+    const batchStats = batched?.batchStats();
     const bySource: Record<string, { winRate: number; ci: [number, number]; n: number }> = {};
     for (const [s, v] of Object.entries(r.bySource)) bySource[s] = { winRate: v.winRate, ci: v.ci, n: v.n };
     if (opts.json) {
@@ -125,6 +140,7 @@ async function runEval(opts: EvalOptions): Promise<void> {
         n: items.length,
         mixture: name,
         judge: judge.mixture ? 'mixture' : judge.model,
+        ...(batchStats ? { batch: batchStats } : {}),
       };
       process.stdout.write(JSON.stringify(out) + '\n');
       return;
@@ -144,6 +160,7 @@ async function runEval(opts: EvalOptions): Promise<void> {
       `spent     $${r.spent.total.toFixed(4)} (mixture $${r.spent.mixture.toFixed(4)}, judge $${r.spent.judge.toFixed(4)}); calls: ${r.calls.made} made, ${r.calls.cached} cached`,
       `failures  generation ${r.failures.generation}, judge unparsed ${r.failures.judgeUnparsed}, truncated ${r.failures.truncated}`,
     ];
+    if (batchStats) lines.push(`batch     ${batchSummary(batchStats)}`);
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
     await executor.close();

@@ -7,6 +7,7 @@ interface ServeOptions {
   latencyMs: number;
   failRate: number;
   seed: number;
+  batchDelayMs: number;
 }
 
 interface TruthOptions {
@@ -36,6 +37,7 @@ export function registerSim(program: Command): void {
     .option('--latency-ms <n>', 'delay every response by this many ms', numberArg({ min: 0 }), 0)
     .option('--fail-rate <p>', 'fraction of requests answered 429 or 500 (deterministic)', numberArg({ min: 0, max: 1 }), 0)
     .option('--seed <n>', 'world seed', numberArg({ integer: true }), 0)
+    .option('--batch-delay-ms <n>', 'how long each Batch API job (/v1/batches) stays in progress', numberArg({ min: 0 }), 0)
     .action(action((opts: ServeOptions) => serve(opts)));
   sim
     .command('truth')
@@ -87,7 +89,7 @@ async function preferences(opts: PreferencesOptions): Promise<void> {
 
 async function serve(opts: ServeOptions): Promise<void> {
   const { startSimServer } = await import('../../sim/index.js');
-  const server = await startSimServer({ port: opts.port, host: opts.host, latencyMs: opts.latencyMs, failRate: opts.failRate, worldSeed: opts.seed });
+  const server = await startSimServer({ port: opts.port, host: opts.host, latencyMs: opts.latencyMs, failRate: opts.failRate, worldSeed: opts.seed, batchDelayMs: opts.batchDelayMs });
   process.stdout.write(`${server.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -159,7 +159,7 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
       maxTokens: 256,
     };
     try {
-      const r = await executor.generate(req, { account: 'judge', signal });
+      const r = await executor.generate(req, { account: 'judge', signal, purpose: 'judge criteria' });
       calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd, promptTokens: r.promptTokens, completionTokens: r.completionTokens });
       return r.text.trim();
     } catch (e) {
@@ -199,7 +199,7 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
       req.topLogprobs = 5;
     }
     try {
-      const r = await executor.generate(req, { account: 'judge', signal });
+      const r = await executor.generate(req, { account: 'judge', signal, purpose: retry ? 'judge retry' : 'judge' });
       calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd, promptTokens: r.promptTokens, completionTokens: r.completionTokens });
       return { text: r.text, logprobs: r.logprobs };
     } catch (e) {
