@@ -53,7 +53,9 @@ describe('generate --batch on the simulated world', () => {
     }
     // Layer by layer, and said so: all prompts' proposers, then the aggregations; for dpo the policy samples, then the reward model's layers.
     expect(runs[0]!.stderr).toMatch(/batch stage 1: 18 requests \(layer 1 proposer ×18\) in 2 jobs\n[^]*batch stage 2: 6 requests \(layer 2 aggregator ×6\) in 1 job\n/);
-    expect(runs[2]!.stderr).toMatch(/batch stage 1: 12 requests \(policy sample ×12\) in 1 job\n[^]*batch stage 2: 24 requests \(judge: layer 1 proposer ×24\) in 2 jobs\n[^]*batch stage 3: 12 requests \(judge: layer 2 aggregator ×12\)/);
+    // (4 prompts × 3 pairs × 2 games: 24 judgments by the judging mixture, both games of a pair in the same stage.)
+    expect(runs[2]!.stderr).toMatch(/batch stage 1: 12 requests \(policy sample ×12\) in 1 job\n[^]*batch stage 2: 48 requests \(judge: layer 1 proposer ×48\) in 2 jobs\n[^]*batch stage 3: 24 requests \(judge: layer 2 aggregator ×24\) in 1 job\n/);
+    expect(runs[2]!.stderr).not.toMatch(/batch stage 4/);
 
     const rerun = await runCli(sft('batch'));
     expect(rerun.code, rerun.stderr).toBe(0);
