@@ -15,14 +15,15 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadSpace, parseMixtureObject, mixtureName, uniformMixture, type Mixture, type SearchSpace } from '../src/config/index.js';
+import { loadSpace, parseMixtureObject, mixtureName, type Mixture, type SearchSpace } from '../src/config/index.js';
 import { loadValidationSet, pairedDifference, rewardModelSettings, scoreJudgeAgreement, scoreOutcomes, type JudgeAgreementResult } from '../src/eval/index.js';
 import type { PromptOutcome } from '../src/eval/types.js';
 import { createPairwiseJudge } from '../src/eval/judges/index.js';
 import { openExecutor } from '../src/executor/index.js';
 import { loadPrompts, prepareDpo, prepareSft, rankPolicySamples, runDpo, runSft, spaceGeneration, type GenPrompt, type JobResult } from '../src/generate/index.js';
 import { PACKAGE_ROOT, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../src/paths.js';
-import { createTruthOracle, simPairTruth, simPreferenceSet } from '../src/sim/index.js';
+import { bestSimMixture, promptPool } from './_sft-inputs.js';
+import { simPairTruth, simPreferenceSet } from '../src/sim/index.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,51 +38,12 @@ const POLICY = 'meta-llama/Llama-3-8b-chat-hf';
 const MEMBERS = ['Qwen/Qwen1.5-110B-Chat', 'microsoft/WizardLM-2-8x22B', 'meta-llama/Llama-3-70b-chat-hf'];
 const AGGREGATOR = 'Qwen/Qwen1.5-72B-Chat';
 const DEFAULT_JUDGE = 'gpt-4o-mini-2024-07-18';
-const SHARED = resolve(PACKAGE_ROOT, '../shared/data');
 
 const space = loadSpace(SIM_SPACE_FILE);
 const work = mkdtempSync(join(tmpdir(), 'moa-bench-generate-'));
 const log = (s: string) => process.stderr.write(s + '\n');
 const f = (x: number, d = 1) => x.toFixed(d);
 const usd = (x: number) => `$${x.toFixed(2)}`;
-
-/** 1,000+ realistic prompts: the public benchmarks' instructions when ../shared is here. */
-function promptPool(): { file: string; origin: string } {
-  const texts: string[] = [];
-  let origin: string;
-  if (existsSync(SHARED)) {
-    const ae = JSON.parse(readFileSync(join(SHARED, 'alpaca_eval/results/gpt4_1106_preview/model_outputs.json'), 'utf8')) as Array<{ instruction: string }>;
-    texts.push(...ae.map((r) => r.instruction));
-    const ah = readFileSync(join(SHARED, 'arena-hard-v0.1/question.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { prompt: string });
-    texts.push(...ah.map((q) => q.prompt));
-    origin = `AlpacaEval 2.0's ${ae.length} instructions, then Arena-Hard v0.1's ${ah.length} questions (../shared/data)`;
-  } else {
-    const items = loadValidationSet(SIM_VALIDATION_FILE);
-    for (let v = 1; texts.length < Math.max(N_SFT, N_DPO); v++) texts.push(...items.map((it) => `${it.prompt} (variant ${v})`));
-    origin = 'sim-100 prompts with numbered variants (../shared/data absent)';
-  }
-  const file = join(work, 'prompts.jsonl');
-  writeFileSync(file, [...new Set(texts)].map((prompt) => JSON.stringify({ prompt })).join('\n') + '\n');
-  return { file, origin };
-}
-
-/** The default best mixture: the ground-truth optimum over sim.yaml's 4,095 two-layer mixtures (aggregator Q110). */
-function bestMixture(): Mixture {
-  const oracle = createTruthOracle({ space, items: loadValidationSet(SIM_VALIDATION_FILE) });
-  const proposers = space.models.filter((m) => m.roles.includes('proposer')).map((m) => m.id);
-  let best: { m: Mixture; s: number } | undefined;
-  const counts = proposers.map(() => 0);
-  for (;;) {
-    let i = 0;
-    while (i < counts.length && counts[i] === 3) counts[i++] = 0;
-    if (i === counts.length) break;
-    counts[i]!++;
-    const m = uniformMixture(Object.fromEntries(proposers.map((p, j) => [p, counts[j]!]).filter(([, n]) => (n as number) > 0)), space.search.aggregators![0]!);
-    const s = oracle(m).score;
-    if (!best || s > best.s) best = { m, s };
-  }
-  return best!.m;
-}
 
 function withLatency(ms: number): SearchSpace {
   const file = join(work, `sim-latency-${ms}.yaml`);
@@ -161,10 +123,10 @@ const share = (m: Map<string, number>) => {
 const ci = (c: [number, number]) => `[${f(c[0])}, ${f(c[1])}]`;
 
 async function main() {
-  const pool = promptPool();
+  const pool = promptPool(work, Math.max(N_SFT, N_DPO));
   const prompts = loadPrompts(pool.file);
   log(`prompts: ${prompts.prompts.length} (${pool.origin})`);
-  const best = bestMixture();
+  const best = bestSimMixture(space);
   log(`best mixture: ${mixtureName(best, space)}`);
 
   // 1. SFT.

@@ -41,15 +41,16 @@ export async function rankPolicySamples(prompt: GenPrompt, ctx: DpoContext): Pro
   const k = ctx.samples;
   const policy = emptyUsage();
   const judge = emptyUsage();
+  const price = ctx.executor.priceOf.bind(ctx.executor);
   const results = await Promise.all(
     Array.from({ length: k }, (_, i) =>
       ctx.executor.generate(
         { model: ctx.policy, messages: prompt.messages, temperature: ctx.generation.temperature, maxTokens: ctx.generation.maxTokens, topP: ctx.generation.topP, sample: i },
-        { account: 'policy', signal: ctx.signal },
+        { account: 'policy', signal: ctx.signal, purpose: 'policy sample' },
       ),
     ),
   );
-  for (const r of results) addCall(policy, r);
+  for (const r of results) addCall(policy, r, price);
   const samples = results.map((r) => r.text);
   const wins = samples.map(() => samples.map(() => 0.5));
   const item = (i: number, j: number) => ({ id: `${prompt.id}#${i}-${j}`, source: 'dpo', prompt: promptText(prompt.messages) });
@@ -59,7 +60,7 @@ export async function rankPolicySamples(prompt: GenPrompt, ctx: DpoContext): Pro
   await Promise.all(
     pairs.map(async ([i, j]) => {
       const c = await ctx.judge.compare(item(i, j), samples[i]!, samples[j]!, { signal: ctx.signal });
-      for (const call of c.calls) addCall(judge, call);
+      for (const call of c.calls) addCall(judge, call, price);
       unparsed += c.unparsed;
       wins[j]![i] = c.preference;
       wins[i]![j] = 1 - c.preference;

@@ -9,5 +9,5 @@ export { writeOutput, manifestPath, type LineOf, type OutputSummary } from './ou
 export { prepareJob, runJob, jsonSha256, type JobSpec, type PreparedJob, type JobResult, type RunContext } from './job.js';
 export { prepareSft, runSft, spaceGeneration, type SftJobOptions, type RunSftOptions } from './sft-job.js';
 export { prepareDpo, runDpo, dpoFormat, judgeIdentity, type DpoSettings, type DpoJobOptions, type RunDpoOptions } from './dpo-job.js';
-export { emptyUsage, addCall, addUsage, type Usage } from './usage.js';
+export { emptyUsage, addCall, addUsage, type Usage, type PriceOf } from './usage.js';
 export { checkOutputPath } from './_output-path.js';

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { canonicalJson } from '../executor/cache-key.js';
 import type { SearchSpace } from '../config/space.js';
+import type { BatchStats } from '../executor/batch/types.js';
 import type { Executor } from '../executor/types.js';
 import { sha256Hex } from '../random.js';
 import { checkOutputPath, ensureParentDir } from './_output-path.js';
@@ -47,6 +48,8 @@ export interface RunContext {
   concurrency: number;
   signal?: AbortSignal;
   onProgress?: (p: GenerationProgress) => void;
+  /** When the executor batches (`withBatching`): what its batch stage did this run, for the manifest. */
+  batchStats?: () => BatchStats;
 }
 
 export interface RunJobOptions extends RunContext {
@@ -83,15 +86,15 @@ export async function runJob(job: PreparedJob, o: RunJobOptions): Promise<JobRes
   const output = writeOutput(job.out, job.prompts, job.journal, o.lineOf);
   result.complete = output.remaining === 0;
   result.output = output;
-  result.manifest = manifestOf(job, run, output, o.executor, result.complete);
+  result.manifest = manifestOf(job, run, output, o, result.complete);
   writeManifest(job.out, result.manifest);
   if (result.complete) job.journal.remove();
   return result;
 }
 
-function manifestOf(job: PreparedJob, run: GenerationRun, output: OutputSummary, executor: Executor, complete: boolean): Record<string, unknown> {
+function manifestOf(job: PreparedJob, run: GenerationRun, output: OutputSummary, ctx: RunContext, complete: boolean): Record<string, unknown> {
   const { spec } = job;
-  const spend = executor.spend();
+  const spend = ctx.executor.spend();
   const usd = (x: number) => Math.round(x * 1e6) / 1e6;
   const u = output.usage;
   return {
@@ -104,12 +107,14 @@ function manifestOf(job: PreparedJob, run: GenerationRun, output: OutputSummary,
     prompts: { file: resolve(spec.prompts.file), sha256: spec.prompts.sha256, used: job.prompts.length, duplicatesSkipped: spec.prompts.duplicates, ...(spec.limit !== undefined ? { limit: spec.limit } : {}) },
     ...spec.inputs,
     counts: { prompts: job.prompts.length, written: output.written, dropped: output.dropped, remaining: output.remaining, failedThisRun: run.failed },
-    // `dataset`: list price of every call behind the finished prompts, cached or not (what the file costs from an
-    // empty cache); `paid`: their uncached calls, counted by the run that finished each prompt (a call paid by an
-    // earlier run that was stopped or killed shows as cached); `thisRun`: what this command paid, failures included.
+    // `dataset`: list price of every call behind the finished prompts, cached or not (what the file costs online
+    // from an empty cache); `paid`: their uncached calls at what they cost (batched: the discounted price), counted
+    // by the run that finished each prompt (a call paid by an earlier run that was stopped or killed shows as
+    // cached); `thisRun`: what this command paid, failures included.
     dollars: { dataset: usd(u.costUsd), paid: usd(u.spentUsd), thisRun: usd(spend.total), byAccount: Object.fromEntries(Object.entries(output.byAccount).map(([k, v]) => [k, usd(v.costUsd)])) },
     tokens: { prompt: u.promptTokens, completion: u.completionTokens, byAccount: Object.fromEntries(Object.entries(output.byAccount).map(([k, v]) => [k, { prompt: v.promptTokens, completion: v.completionTokens }])) },
     calls: { total: u.calls, cached: u.cached, madeThisRun: spend.calls.made, cachedThisRun: spend.calls.cached },
+    ...(ctx.batchStats ? { batch: ctx.batchStats() } : {}),
     ...(run.stopped === 'budget' ? { stopped: 'budget' } : {}),
   };
 }

@@ -39,7 +39,8 @@ export async function sftExample(prompt: GenPrompt, ctx: SftContext): Promise<Sf
     templates: ctx.templates,
   });
   const usage = emptyUsage();
-  for (const c of run.calls) addCall(usage, c);
+  const price = ctx.executor.priceOf.bind(ctx.executor);
+  for (const c of run.calls) addCall(usage, c, price);
   if (run.finishReason === 'length') return { dropped: 'truncated', usage };
   if (!run.text.trim()) return { dropped: 'empty', usage };
   return { example: { messages: [...prompt.messages.map((m) => ({ role: m.role, content: m.content })), { role: 'assistant', content: run.text }] }, usage };

@@ -6,9 +6,9 @@ export interface Usage {
   cached: number;
   /** Calls that failed after the executor's retries. */
   failed: number;
-  /** List price of every call that returned, cached or not: what the data costs from an empty cache. */
+  /** List price of every call that returned, cached or not: what the data costs online from an empty cache. */
   costUsd: number;
-  /** USD actually paid: calls that were not cached. */
+  /** USD actually paid: calls that were not cached (a batched call at the batch price). */
   spentUsd: number;
   promptTokens: number;
   completionTokens: number;
@@ -19,14 +19,20 @@ export function emptyUsage(): Usage {
 }
 
 export interface UsageCall {
+  model: string;
   cached: boolean;
+  /** What the call cost when it was made (a batched call: the discounted price). */
   costUsd: number;
   promptTokens: number;
   completionTokens: number;
   error?: string;
 }
 
-export function addCall(u: Usage, c: UsageCall): Usage {
+/** List price of a call with these tokens (`Executor.priceOf`). */
+export type PriceOf = (model: string, promptTokens: number, completionTokens: number) => number;
+
+/** Count a call: paid at what it cost, and priced at the list price (`price`) for what the data is worth online. */
+export function addCall(u: Usage, c: UsageCall, price: PriceOf): Usage {
   if (c.error) {
     u.failed++;
     return u;
@@ -34,7 +40,7 @@ export function addCall(u: Usage, c: UsageCall): Usage {
   u.calls++;
   if (c.cached) u.cached++;
   else u.spentUsd += c.costUsd;
-  u.costUsd += c.costUsd;
+  u.costUsd += price(c.model, c.promptTokens, c.completionTokens);
   u.promptTokens += c.promptTokens;
   u.completionTokens += c.completionTokens;
   return u;

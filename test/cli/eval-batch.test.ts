@@ -30,10 +30,11 @@ describe('eval --batch', () => {
     expect(b.spent).toBeCloseTo(o.spent / 2, 10);
     expect(b.spentByAccount.judge).toBeCloseTo(o.spentByAccount.judge / 2, 10);
     expect(b.batch).toMatchObject({ requestsSubmitted: b.calls.made, results: b.calls.made, fallback: 0, malformedLines: 0, jobsAttached: 0 });
-    // Layer by layer, and said so: 24 proposer calls, then 12 aggregations, then the judge.
+    // Layer by layer, and said so: 24 proposer calls, then 12 aggregations, then the judge (both Arena-Hard games at once).
     expect(batched.stderr).toMatch(/batch stage 1: 24 requests \(layer 1 proposer ×24\) in 2 jobs/);
     expect(batched.stderr).toMatch(/batch stage 2: 12 requests \(layer 2 aggregator ×12\) in 1 job\n/);
-    expect(batched.stderr).toMatch(/batch stage 3: 12 requests \(judge ×12\)/);
+    expect(batched.stderr).toMatch(/batch stage 3: 18 requests \(judge ×18\) in 1 job\n/);
+    expect(batched.stderr).not.toMatch(/batch stage 4/);
 
     const rerun = await runCli(args('batch.sqlite'));
     expect(rerun.code, rerun.stderr).toBe(0);
@@ -93,11 +94,11 @@ describe('eval --batch', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain(`job ${pendingJob} re-attached`);
       const out = json(r.stdout);
-      expect(out).toMatchObject({ n: 3, failures: { generation: 0, judgeUnparsed: 0 }, batch: { jobsAttached: 1, jobsSubmitted: 2, fallback: 0 } });
+      expect(out).toMatchObject({ n: 3, failures: { generation: 0, judgeUnparsed: 0 }, batch: { jobsAttached: 1, jobsSubmitted: 1, fallback: 0 } });
       expect(out.score).toBe(50);
-      // Three jobs in all (the answers, then the judge's two games), none of them a second copy of another.
+      // Two jobs in all (the answers, then the judge's two games), neither a second copy of the other.
       const jobs = server.batch.jobIds();
-      expect(jobs).toHaveLength(3);
+      expect(jobs).toHaveLength(2);
       const keys = jobs.flatMap((id) => server.batch.jobInput(id).map((l) => l.customId));
       expect(new Set(keys).size).toBe(keys.length);
       expect(server.count()).toBe(0);

@@ -49,6 +49,7 @@ describe('scoring judges from the CLI', () => {
     const cases: Array<[string[], RegExp]> = [
       [['eval', '--preferences', 'none.jsonl'], /none\.jsonl \(--preferences\): preference file not found/],
       [['eval', '--preferences', 'x.jsonl', '--mixture', JUDGES], /--mixture: scores a mixture or model as an answerer/],
+      [['eval', '--preferences', 'x.jsonl', '--batch'], /--batch: scoring a judge \(--preferences\) has no Batch API mode yet/],
       [['eval', '--judge', 'gpt-4o-mini-2024-07-18', '--baseline', 'Qwen/Qwen1.5-72B-Chat'], /--judge: only applies with --preferences/],
       [['sim', 'preferences', '--out', 'o.jsonl', '--models', 'nobody'], /--models: unknown model "nobody"/],
     ];

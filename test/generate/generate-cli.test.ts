@@ -227,6 +227,7 @@ describe('bad input: exit 2, one line naming the file or flag, nothing written o
     ['a policy model without the policy role', ['dpo', '--policy', 'Qwen/Qwen1.5-110B-Chat', '--prompts', 'ok.jsonl'], /--policy: model "Qwen\/Qwen1\.5-110B-Chat" does not have the policy role/],
     ['a judge mixture whose models are not judges', ['dpo', '--policy', POLICY, '--judge-mixture', '{"layers": 2, "proposers": {"databricks/dbrx-instruct": 2}, "aggregator": "Qwen/Qwen1.5-72B-Chat"}', '--prompts', 'ok.jsonl'], /--judge-mixture: model "databricks\/dbrx-instruct" does not have the judge role/],
     ['--out under a file', ['sft', '--mixture', MIXTURE, '--prompts', 'ok.jsonl', '--out', 'ok.jsonl/out.jsonl'], /--out: cannot write .*ok\.jsonl is not a directory/],
+    ['--batch when the reward model\'s provider has no Batch API', ['dpo', '--batch', '--space', 'two.yaml', '--policy', 'Pol', '--prompts', 'ok.jsonl'], /two\.yaml \(providers\.plain\.batch\): --batch: provider "plain" \(used by J\) has no Batch API/],
   ];
   // One subprocess per case, all at once (each is mostly start-up time).
   it('every case of the table', async () => {
@@ -237,6 +238,11 @@ describe('bad input: exit 2, one line naming the file or flag, nothing written o
     const cwd = tempDir('moa-generate-bad-');
     writeFileSync(join(cwd, 'bad.jsonl'), '{"prompt": "a"}\n{"prompt": \n');
     writeFileSync(join(cwd, 'ok.jsonl'), '{"prompt": "Why is the sea salty?"}\n');
+    writeFileSync(
+      join(cwd, 'two.yaml'),
+      'providers:\n  batched: { baseURL: "http://127.0.0.1:9/v1", keyless: true, batch: { discount: 0.5 } }\n  plain: { baseURL: "http://127.0.0.1:9/v1", keyless: true }\n' +
+        'models:\n  - { id: Pol, provider: batched, price: { input: 1, output: 1 }, roles: [policy] }\n  - { id: J, provider: plain, price: { input: 1, output: 1 }, roles: [judge] }\njudge: { model: J }\n',
+    );
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(cwd, 'folder'));
     const before = readdirSync(cwd).sort();

@@ -45,6 +45,7 @@ async function runJudgeEval(opts: EvalOptions): Promise<void> {
   const { InputError } = await import('../../config/index.js');
   for (const [flag, v] of [['--mixture', opts.mixture], ['--baseline', opts.baseline], ['--validation', opts.validation]] as const)
     if (v !== undefined) throw new InputError('scores a mixture or model as an answerer; with --preferences, name the judge with --judge-mixture or --judge', { field: flag });
+  if (opts.batch) throw new InputError('scoring a judge (--preferences) has no Batch API mode yet; run it without --batch', { field: '--batch' });
   const { evalJudge } = await import('../eval-judge.js');
   await evalJudge({ ...opts, preferences: opts.preferences! });
 }

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
+import type { BatchStats } from '../../executor/batch/types.js';
 import { action, numberArg } from '../_run.js';
 
 interface CommonOptions {
@@ -8,9 +9,10 @@ interface CommonOptions {
   out: string;
   db?: string;
   budget?: number;
-  concurrency: number;
+  concurrency?: number;
   limit?: number;
   json?: boolean;
+  batch?: boolean;
 }
 
 interface SftOptions extends CommonOptions {
@@ -33,8 +35,9 @@ function common(c: Command): Command {
     .option('--space <file>', 'search-space file (default: the simulated world)')
     .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--budget <usd>', 'spend at most this many USD on uncached calls, then stop (the same command continues later)', numberArg({ min: 0 }))
-    .option('--concurrency <n>', 'prompts in flight at once (the providers\' own limits still apply)', numberArg({ integer: true, min: 1, max: 1024 }), 8)
+    .option('--concurrency <n>', 'prompts in flight at once (default 8; with --batch, all of them); the providers\' own limits still apply', numberArg({ integer: true, min: 1 }))
     .option('--limit <n>', 'only the first n prompts of the file', numberArg({ integer: true, min: 1 }))
+    .option('--batch', 'send uncached requests as provider Batch API jobs, layer by layer (every provider used needs `batch:` in the space): about half the price, answers in minutes to hours; a killed run re-attaches to its jobs')
     .option('--json', 'print the manifest (and where the files are) as JSON');
 }
 
@@ -73,7 +76,7 @@ async function loadCommon(opts: CommonOptions) {
 
 async function runSftCommand(opts: SftOptions): Promise<void> {
   const { loadMixture } = await import('../../config/index.js');
-  const { checkMixtureKeys, loadTemplates } = await import('../../moa/index.js');
+  const { checkMixtureKeys, loadTemplates, mixtureModels } = await import('../../moa/index.js');
   const { prepareSft, runSft } = await import('../../generate/index.js');
   // Everything is validated before the database is opened: bad input writes and spends nothing.
   const { space, prompts, simulated } = await loadCommon(opts);
@@ -81,14 +84,12 @@ async function runSftCommand(opts: SftOptions): Promise<void> {
   loadTemplates(mixture.prompts);
   checkMixtureKeys(mixture, space);
   const job = prepareSft({ space, mixture, mixtureSource: opts.mixture, prompts, out: opts.out, limit: opts.limit });
-  await execute(opts, job, simulated, 'sft', space, (executor, signal, onProgress) =>
-    runSft(job, { space, mixture, executor, concurrency: opts.concurrency, signal, onProgress }),
-  );
+  await execute(opts, { job, simulated, kind: 'sft', space, models: mixtureModels(mixture) }, (ctx) => runSft(job, { space, mixture, ...ctx }));
 }
 
 async function runDpoCommand(opts: DpoOptions): Promise<void> {
   const { loadMixture, singleModelMixture } = await import('../../config/index.js');
-  const { checkMixtureKeys } = await import('../../moa/index.js');
+  const { checkMixtureKeys, mixtureModels } = await import('../../moa/index.js');
   const { prepareDpo, runDpo } = await import('../../generate/index.js');
   const { resolveJudge, requireRole, rewardModelSettings } = await import('../../eval/judges/index.js');
   const { space, prompts, simulated } = await loadCommon(opts);
@@ -100,58 +101,79 @@ async function runDpoCommand(opts: DpoOptions): Promise<void> {
   checkMixtureKeys(resolved.mixture ?? singleModelMixture(resolved.model!), space);
   const settings = { space, policy: opts.policy, samples: opts.samples, temperature: opts.temperature, judge, minMargin: opts.minMargin };
   const job = prepareDpo({ ...settings, prompts, out: opts.out, limit: opts.limit });
-  await execute(opts, job, simulated, 'dpo', space, (executor, signal, onProgress) =>
-    runDpo(job, { ...settings, executor, concurrency: opts.concurrency, signal, onProgress }),
-  );
+  const models = [opts.policy, ...(resolved.mixture ? mixtureModels(resolved.mixture) : [resolved.model!])];
+  await execute(opts, { job, simulated, kind: 'dpo', space, models }, (ctx) => runDpo(job, { ...settings, ...ctx }));
 }
 
-type Runner = (
-  executor: import('../../executor/types.js').Executor,
-  signal: AbortSignal,
-  onProgress: (p: import('../../generate/index.js').GenerationProgress) => void,
-) => Promise<import('../../generate/index.js').JobResult>;
+type Runner = (ctx: import('../../generate/index.js').RunContext) => Promise<import('../../generate/index.js').JobResult>;
 
-/** Open the executor, run with progress and Ctrl-C handling, then report. Shared by sft and dpo. */
-async function execute(
-  opts: CommonOptions,
-  job: import('../../generate/index.js').PreparedJob,
-  simulated: boolean,
-  kind: 'sft' | 'dpo',
-  space: import('../../config/space.js').SearchSpace,
-  run: Runner,
-): Promise<void> {
+/** A validated job and what `execute` needs to know about it. */
+interface Execution {
+  job: import('../../generate/index.js').PreparedJob;
+  simulated: boolean;
+  kind: 'sft' | 'dpo';
+  space: import('../../config/space.js').SearchSpace;
+  /** Every model the run may call (for the --batch check). */
+  models: string[];
+}
+
+/**
+ * Open the executor (behind the batch stage with --batch), run with progress and Ctrl-C handling, then report.
+ * Shared by sft and dpo.
+ */
+async function execute(opts: CommonOptions, x: Execution, run: Runner): Promise<void> {
   const { resolveDbPath } = await import('../../paths.js');
-  const { openExecutor } = await import('../../executor/index.js');
+  const { checkBatchProviders, openExecutor, withBatching } = await import('../../executor/index.js');
   const { GenerateProgress } = await import('../generate-progress.js');
+  const { batchProgress, batchSummary } = await import('../batch-progress.js');
+  if (opts.batch) checkBatchProviders(x.space, x.models);
+  const { job } = x;
   const err = process.stderr;
-  if (simulated) err.write(`moa-search: no --space given: using the simulated world (${space.file})\n`);
+  if (x.simulated) err.write(`moa-search: no --space given: using the simulated world (${x.space.file})\n`);
   if (job.journal.count) err.write(`moa-search: resuming: ${job.journal.count} prompts already done in ${job.journal.path}\n`);
 
-  const executor = await openExecutor({ space, dbPath: resolveDbPath(opts.db), budgetUsd: opts.budget });
+  const view = new GenerateProgress(err, `generate ${x.kind}`);
+  const inner = await openExecutor({ space: x.space, dbPath: resolveDbPath(opts.db), budgetUsd: opts.budget });
+  const batched = opts.batch ? withBatching(inner, { onEvent: batchProgress(err, { beforeLine: () => view.done() }) }) : undefined;
+  const executor = batched ?? inner;
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
   let interrupts = 0;
   const onSignal = () => {
     if (++interrupts > 1) process.exit(130);
-    err.write('\ninterrupting: the prompts in flight are abandoned, the finished ones kept; run the same command to resume (Ctrl-C again to quit at once)\n');
+    const jobs = batched ? '; submitted batch jobs run on, and the same command re-attaches to them' : '';
+    err.write(`\ninterrupting: the prompts in flight are abandoned, the finished ones kept${jobs}; run the same command to resume (Ctrl-C again to quit at once)\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const view = new GenerateProgress(err, `generate ${kind}`);
   let result;
   try {
-    result = await run(executor, controller.signal, view.handle);
+    result = await run({
+      executor,
+      // Batched, every prompt is in flight, so each stage holds all prompts' calls of one layer.
+      concurrency: opts.concurrency ?? (batched ? Math.max(1, job.prompts.length) : 8),
+      signal: controller.signal,
+      onProgress: view.handle,
+      batchStats: batched && (() => batched.batchStats()),
+    });
   } finally {
     view.done();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await executor.close();
   }
-  report(opts, kind, result);
+  const stats = batched?.batchStats();
+  report(opts, x.kind, result, stats && { stats, line: batchSummary(stats) });
 }
 
-function report(opts: CommonOptions, kind: 'sft' | 'dpo', r: import('../../generate/index.js').JobResult): void {
+/** What the batch stage did this run: the stats (for --json) and their summary line. */
+interface BatchReport {
+  stats: BatchStats;
+  line: string;
+}
+
+function report(opts: CommonOptions, kind: 'sft' | 'dpo', r: import('../../generate/index.js').JobResult, batch?: BatchReport): void {
   const err = process.stderr;
   const { run, output } = r;
   if (run.stopped === 'interrupted' || !output) {
@@ -159,8 +181,8 @@ function report(opts: CommonOptions, kind: 'sft' | 'dpo', r: import('../../gener
     process.exitCode = 130;
     return;
   }
-  if (opts.json) process.stdout.write(JSON.stringify({ out: r.outPath, manifestFile: r.manifestPath, ...(r.complete ? {} : { partial: r.journalPath }), manifest: r.manifest }) + '\n');
-  else process.stdout.write(summary(kind, r));
+  if (opts.json) process.stdout.write(JSON.stringify({ out: r.outPath, manifestFile: r.manifestPath, ...(r.complete ? {} : { partial: r.journalPath }), ...(batch ? { batch: batch.stats } : {}), manifest: r.manifest }) + '\n');
+  else process.stdout.write(summary(kind, r, batch));
   if (run.stopped === 'budget')
     err.write(`moa-search: budget reached: ${output.remaining} of ${output.remaining + output.written + Object.values(output.dropped).reduce((a, b) => a + b, 0)} prompts not done yet; run the same command (its --budget is spent anew) to continue\n`);
   else if (run.failed) {
@@ -169,7 +191,7 @@ function report(opts: CommonOptions, kind: 'sft' | 'dpo', r: import('../../gener
   }
 }
 
-function summary(kind: 'sft' | 'dpo', r: import('../../generate/index.js').JobResult): string {
+function summary(kind: 'sft' | 'dpo', r: import('../../generate/index.js').JobResult, batch?: BatchReport): string {
   const o = r.output!;
   const m = r.manifest as { dollars: { dataset: number; paid: number; thisRun: number }; tokens: { prompt: number; completion: number }; calls: { total: number; cached: number } };
   const dropped = Object.entries(o.dropped).map(([k, n]) => `${n} ${k === 'margin' ? 'below the margin' : k}`);
@@ -181,6 +203,7 @@ function summary(kind: 'sft' | 'dpo', r: import('../../generate/index.js').JobRe
     `dollars   $${m.dollars.dataset.toFixed(4)} at list prices for the whole set; paid $${m.dollars.paid.toFixed(4)} (this run $${m.dollars.thisRun.toFixed(4)})`,
     `tokens    ${m.tokens.prompt} prompt + ${m.tokens.completion} completion`,
     `calls     ${m.calls.total} (${m.calls.cached} from the cache)`,
+    ...(batch ? [`batch     ${batch.line}`] : []),
     '',
   ].join('\n');
 }

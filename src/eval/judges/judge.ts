@@ -236,25 +236,27 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
         }
         return { protocol, preference: 0.5, unparsed: 1, retries, via: 'unparsed', calls };
       }
-      // Arena-Hard: game 1 puts the reference in A, game 2 the candidate.
-      const games: GameScore[] = [];
-      let unparsed = 0;
-      for (const candidatePos of ['B', 'A'] as const) {
-        const messages = withCriteria(
-          renderJudgeTemplate(templates.arena_hard, {
-            question_1: item.prompt,
-            answer_1: candidatePos === 'A' ? candidate : item.reference,
-            answer_2: candidatePos === 'A' ? item.reference : candidate,
-          }),
-        );
-        let verdict;
-        for (let attempt = 0; attempt < 2 && !verdict; attempt++) {
-          if (attempt) retries++;
-          verdict = parseArenaVerdict((await ask(item.id, protocol, messages, attempt, calls, opts.signal)).text);
-        }
-        if (!verdict) unparsed++;
-        games.push(arenaGameScore(verdict, candidatePos));
-      }
+      // Arena-Hard: game 1 puts the reference in A, game 2 the candidate. The games are independent, so they are
+      // played at once: a batched run sends both in one stage instead of waiting a whole job for the second.
+      const played = await Promise.all(
+        (['B', 'A'] as const).map(async (candidatePos) => {
+          const messages = withCriteria(
+            renderJudgeTemplate(templates.arena_hard, {
+              question_1: item.prompt,
+              answer_1: candidatePos === 'A' ? candidate : item.reference,
+              answer_2: candidatePos === 'A' ? item.reference : candidate,
+            }),
+          );
+          let verdict;
+          for (let attempt = 0; attempt < 2 && !verdict; attempt++) {
+            if (attempt) retries++;
+            verdict = parseArenaVerdict((await ask(item.id, protocol, messages, attempt, calls, opts.signal)).text);
+          }
+          return { verdict, candidatePos };
+        }),
+      );
+      const games: GameScore[] = played.map((g) => arenaGameScore(g.verdict, g.candidatePos));
+      const unparsed = played.filter((g) => !g.verdict).length;
       return { protocol, preference: combineGames(games), unparsed, retries, via: unparsed === 2 ? 'unparsed' : 'verdicts', calls };
     },
   };

@@ -47,10 +47,12 @@ export function createPairwiseJudge({ space, executor, settings = space.judge }:
     description: judge.description,
     async compare(item, a, b, opts = {}) {
       if (a === b) return { preference: 0.5, unparsed: 0, calls: [], identical: true };
-      const first = await judge.judge({ ...item, reference: a }, b, opts);
-      if (protocolFor(protocolSettings, item.source) === 'arena_hard')
-        return { preference: first.preference, unparsed: first.unparsed, calls: first.calls, identical: false };
-      const second = await judge.judge({ ...item, reference: b }, a, opts);
+      if (protocolFor(protocolSettings, item.source) === 'arena_hard') {
+        const only = await judge.judge({ ...item, reference: a }, b, opts);
+        return { preference: only.preference, unparsed: only.unparsed, calls: only.calls, identical: false };
+      }
+      // The two orders are independent: asked at once, so a batched run sends both in one stage.
+      const [first, second] = await Promise.all([judge.judge({ ...item, reference: a }, b, opts), judge.judge({ ...item, reference: b }, a, opts)]);
       return {
         preference: (first.preference + 1 - second.preference) / 2,
         unparsed: first.unparsed + second.unparsed,
