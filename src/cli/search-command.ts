@@ -6,7 +6,7 @@ import { InputError } from '../config/input-error.js';
 import { loadSpace, type SearchSpace } from '../config/space.js';
 import { loadValidationSet } from '../eval/validation-set.js';
 import type { ValidationItem } from '../eval/types.js';
-import { openDatabase, type DB } from '../executor/index.js';
+import { openDatabase, sqliteFileOf, type DB } from '../executor/index.js';
 import { resolveDbPath, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../paths.js';
 import { planPromptCount, stratifiedSubset } from '../search/budget-plan.js';
 import { searchDims, toMixture } from '../search/encoding.js';
@@ -96,7 +96,7 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
   if (flags.study !== undefined && !STUDY_NAME.test(flags.study)) throw new InputError('--study: use letters, digits, ".", "_" or "-" (at most 64)', { field: '--study' });
   if (flags.resume && !flags.study) throw new InputError('--resume needs --study <name>', { field: '--resume' });
   if (!flags.resume && flags.budget === undefined) throw new InputError('--budget <usd> is required (e.g. --budget 1)', { field: '--budget' });
-  const dbPath = resolveDbPath(flags.db);
+  const dbPath = sqliteFileOf(resolveDbPath(flags.db));
   const err = process.stderr;
 
   let prepared: Prepared;

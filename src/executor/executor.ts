@@ -3,20 +3,33 @@ import { findModel, type ModelSpec, type SearchSpace } from '../config/space.js'
 import { createProvider, type CreateProviderOptions } from '../providers/registry.js';
 import { estimatePromptTokens, estimateTokens } from '../providers/estimate-tokens.js';
 import type { ChatProvider, ProviderRequest } from '../providers/types.js';
-import { CacheStore } from './cache-store.js';
+import { CacheStore, type StoredGeneration } from './cache-store.js';
 import { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
-import { openDatabase, type DB } from './database.js';
+import { SqliteStorage, type DB } from './_sqlite-storage.js';
+import { InflightMarkers } from './inflight.js';
+import { openStorage } from './open-storage.js';
+import { EXECUTOR_SCHEMA } from './schema.js';
 import { SpendLedger, type Reservation } from './spend-ledger.js';
+import type { Storage } from './storage.js';
 import type { Executor, GenerateOptions, GenerationRequest, GenerationResult, SpendSnapshot } from './types.js';
 
 export interface OpenExecutorOptions {
   space: SearchSpace;
-  /** Database file; ignored when `db` is given. Neither: a private in-memory database. */
+  /** Database: a file path or a postgres:// URL; ignored when `storage` or `db` is given. None: a private in-memory database. */
   dbPath?: string;
-  /** An open database (shared with the study store); the executor does not close it. */
+  /** An open storage (shared with other stores); the executor does not close it. */
+  storage?: Storage;
+  /** An open better-sqlite3 handle (the study store shares it until it moves to `storage`); not closed. */
   db?: DB;
   /** USD; uncached calls are refused with BudgetExceeded once they could pass it. */
   budgetUsd?: number;
+  /** A budget scope shared with other processes (e.g. `study:<name>`); default: one of this executor's own. */
+  ledgerScope?: string;
+  /**
+   * How long a dead process's in-flight markers and budget reservations hold before others take over (default
+   * 30 s). Live processes renew theirs every third of it.
+   */
+  leaseMs?: number;
   /** Provider name → provider, replacing the ones the space would build (tests, embedding). */
   providers?: Map<string, ChatProvider>;
   /** Where API keys are read (default process.env). */
@@ -27,8 +40,9 @@ export interface OpenExecutorOptions {
 
 /** The executor plus the handles other parts may share (the study store writes to the same database). */
 export interface CachingExecutor extends Executor {
-  readonly db: DB;
+  readonly storage: Storage;
   readonly cache: CacheStore;
+  readonly ledger: SpendLedger;
   readonly space: SearchSpace;
   /** Request with the space's generation defaults filled in, as it is keyed and sent. */
   resolve(req: GenerationRequest): GenerationRequest;
@@ -54,7 +68,7 @@ export function promptTokenCeiling(messages: GenerationRequest['messages']): num
 }
 
 interface Flight {
-  /** The one provider call every waiter shares. */
+  /** The one outcome every waiter shares. */
   result: Promise<GenerationResult>;
   controller: AbortController;
   /** Text streamed so far (late joiners get it first). */
@@ -63,9 +77,14 @@ interface Flight {
   waiters: number;
 }
 
+function fromCache(hit: StoredGeneration): GenerationResult {
+  const { request: _request, createdAt: _createdAt, ...result } = hit;
+  return { ...result, cached: true };
+}
+
 class ExecutorImpl implements CachingExecutor {
   readonly cache: CacheStore;
-  private readonly ledger: SpendLedger;
+  private readonly markers: InflightMarkers;
   private readonly flights = new Map<string, Flight>();
   /** Every call in progress, coalesced or not (close() aborts them). */
   private readonly active = new Set<Flight>();
@@ -74,15 +93,16 @@ class ExecutorImpl implements CachingExecutor {
 
   constructor(
     readonly space: SearchSpace,
-    readonly db: DB,
-    private readonly ownsDb: boolean,
-    budget: number | undefined,
+    readonly storage: Storage,
+    private readonly ownsStorage: boolean,
+    readonly ledger: SpendLedger,
+    leaseMs: number | undefined,
     private readonly overrides: Map<string, ChatProvider>,
     private readonly env: Record<string, string | undefined> | undefined,
     private readonly providerOptions: CreateProviderOptions,
   ) {
-    this.cache = new CacheStore(db);
-    this.ledger = new SpendLedger(budget);
+    this.cache = new CacheStore(storage);
+    this.markers = new InflightMarkers(storage, undefined, leaseMs);
   }
 
   private model(id: string): ModelSpec {
@@ -146,8 +166,6 @@ class ExecutorImpl implements CachingExecutor {
     return this.ledger.snapshot();
   }
 
-  // Everything up to the provider call runs synchronously (better-sqlite3 lookups are synchronous),
-  // so the cache check, the coalescing check and the budget reservation cannot interleave with another caller.
   async generate(req: GenerationRequest, opts: GenerateOptions = {}): Promise<GenerationResult> {
     if (this.closed) throw new Error('executor is closed');
     const model = this.model(req.model);
@@ -155,42 +173,67 @@ class ExecutorImpl implements CachingExecutor {
     const r = this.resolve(req);
     const key = cacheKey(r);
     opts.signal?.throwIfAborted();
+    if (opts.noCache) return this.start(key, r, model, opts, false);
+    const flight = this.flights.get(key);
+    if (flight) return this.join(flight, opts, false);
+    return this.start(key, r, model, opts, true);
+  }
 
-    if (!opts.noCache) {
-      const flight = this.flights.get(key);
-      if (flight) return this.join(flight, opts, false);
-      const hit = this.cache.get(key);
-      if (hit) {
-        this.cache.recordHit(key);
-        this.ledger.countCached();
-        if (opts.onToken && hit.text) opts.onToken(hit.text);
-        const out: GenerationResult = {
-          key,
-          model: hit.model,
-          text: hit.text,
-          finishReason: hit.finishReason,
-          promptTokens: hit.promptTokens,
-          completionTokens: hit.completionTokens,
-          estimated: hit.estimated,
-          costUsd: hit.costUsd,
-          latencyMs: hit.latencyMs,
-          cached: true,
-        };
-        if (hit.logprobs) out.logprobs = hit.logprobs;
-        return out;
-      }
-    }
+  private serveHit(hit: StoredGeneration, opts: GenerateOptions): GenerationResult {
+    this.cache.recordHit(hit.key);
+    this.ledger.countCached();
+    if (opts.onToken && hit.text) opts.onToken(hit.text);
+    return fromCache(hit);
+  }
 
-    const provider = this.provider(model.provider);
-    const reservation = this.ledger.budget === undefined ? undefined : this.ledger.reserve(r.model, this.worstCaseUsd(r));
+  /**
+   * Start the one lookup-or-call for `key` that every in-process caller shares (or a private call for noCache).
+   * It is registered before anything is awaited, so concurrent callers always find it.
+   */
+  private start(key: string, r: GenerationRequest, model: ModelSpec, opts: GenerateOptions, shared: boolean): Promise<GenerationResult> {
+    const provider = shared ? undefined : this.provider(model.provider);
     const flight: Flight = { result: undefined as never, controller: new AbortController(), text: '', listeners: new Set(), waiters: 0 };
-    // Registered before the call starts: a provider failing synchronously must not leave a stale flight behind.
-    if (!opts.noCache) this.flights.set(key, flight);
+    if (shared) this.flights.set(key, flight);
     this.active.add(flight);
-    flight.result = this.call(flight, provider, model, r, key, reservation, opts);
+    flight.result = provider ? this.call(flight, provider, model, r, key, opts, false) : this.produce(flight, model, r, key, opts);
     // A failure nobody waits for any more (all waiters aborted) must not surface as an unhandled rejection.
-    flight.result.catch(() => {}).finally(() => this.active.delete(flight));
+    flight.result
+      .catch(() => {})
+      .finally(() => {
+        this.active.delete(flight);
+        if (this.flights.get(key) === flight) this.flights.delete(key);
+      });
     return this.join(flight, opts, true);
+  }
+
+  /**
+   * The cached result, or else the generation made, paying for it at most once across processes: claim its
+   * in-flight marker and call the provider, or wait for the process holding the marker and read its result from the
+   * cache (taking the call over if that process fails or dies).
+   */
+  private async produce(flight: Flight, model: ModelSpec, r: GenerationRequest, key: string, opts: GenerateOptions): Promise<GenerationResult> {
+    const hit = await this.cache.get(key);
+    if (hit) return this.serveHit(hit, {});
+    const provider = this.provider(model.provider);
+    const signal = flight.controller.signal;
+    for (;;) {
+      signal.throwIfAborted();
+      const claim = await this.markers.claim(key);
+      if (claim) {
+        try {
+          // The previous holder may have stored the result between our lookup and our claim.
+          const stored = await this.cache.get(key);
+          if (stored) return this.serveHit(stored, {});
+          return await this.call(flight, provider, model, r, key, opts, true);
+        } finally {
+          // If this fails the lease still expires; waiters then take over.
+          await this.markers.finish(key, claim).catch(() => {});
+        }
+      }
+      await this.markers.waitFree(key, signal);
+      const made = await this.cache.get(key);
+      if (made) return this.serveHit(made, {});
+    }
   }
 
   private async call(
@@ -199,8 +242,8 @@ class ExecutorImpl implements CachingExecutor {
     model: ModelSpec,
     r: GenerationRequest,
     key: string,
-    reservation: Reservation | undefined,
     opts: GenerateOptions,
+    store: boolean,
   ): Promise<GenerationResult> {
     const account = opts.account ?? 'mixture';
     const spec = this.space.providers[model.provider];
@@ -217,6 +260,7 @@ class ExecutorImpl implements CachingExecutor {
       flight.text += delta;
       for (const l of flight.listeners) l(delta);
     };
+    const reservation = this.ledger.budget === undefined ? undefined : await this.ledger.reserve(r.model, this.worstCaseUsd(r));
     let settled = false;
     try {
       // Stream only when the caller that started the call asked for it; joiners get the text either way.
@@ -238,11 +282,14 @@ class ExecutorImpl implements CachingExecutor {
         cached: false,
       };
       if (resp.logprobs?.length) out.logprobs = resp.logprobs;
-      // Book the spend before storing: a storage failure must not hide money already spent.
-      this.ledger.settle(reservation, account, costUsd);
+      // Book the spend, then store the result even if booking failed: what was paid for is never lost.
       settled = true;
-      if (!opts.noCache) {
-        this.cache.put({
+      const bookError = await this.ledger.settle(reservation, account, costUsd).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (store) {
+        await this.cache.put({
           key,
           model: r.model,
           request: canonicalJson(keyedRequest(r)),
@@ -256,12 +303,11 @@ class ExecutorImpl implements CachingExecutor {
           logprobs: out.logprobs,
         });
       }
+      if (bookError) throw bookError;
       return out;
     } catch (e) {
-      if (!settled) this.ledger.release(reservation);
+      if (!settled) await this.ledger.release(reservation).catch(() => {});
       throw e;
-    } finally {
-      if (this.flights.get(key) === flight) this.flights.delete(key);
     }
   }
 
@@ -292,6 +338,7 @@ class ExecutorImpl implements CachingExecutor {
         reject(signal!.reason instanceof Error ? signal!.reason : new DOMException('The operation was aborted.', 'AbortError'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
       flight.result.then(
         (res) => {
           done();
@@ -317,20 +364,38 @@ class ExecutorImpl implements CachingExecutor {
     const active = [...this.active];
     for (const f of active) f.controller.abort(new Error('executor closed'));
     await Promise.allSettled(active.map((f) => f.result));
-    this.cache.close();
+    await this.cache.close();
+    await this.ledger.close().catch(() => {});
     await Promise.allSettled([...this.built.values()].map((p) => p.close?.()));
-    if (this.ownsDb && this.db.open) this.db.close();
+    if (this.ownsStorage) await this.storage.close();
   }
 }
 
 /**
- * Open the caching executor over a search space: every generation goes through its cache, coalescing,
- * provider limits and retries, spend ledger and budget.
+ * Open the caching executor over a search space: every generation goes through its cache, coalescing (in this
+ * process, and across processes through in-flight markers), provider limits and retries, spend ledger and budget.
  */
 export async function openExecutor(opts: OpenExecutorOptions): Promise<CachingExecutor> {
   if (opts.budgetUsd !== undefined && !(Number.isFinite(opts.budgetUsd) && opts.budgetUsd >= 0)) {
     throw new InputError(`budget must be a non-negative number of USD, got ${opts.budgetUsd}`, { field: 'budget' });
   }
-  const db = opts.db ?? openDatabase(opts.dbPath ?? ':memory:');
-  return new ExecutorImpl(opts.space, db, !opts.db, opts.budgetUsd, opts.providers ?? new Map(), opts.env, opts.providerOptions ?? {});
+  let storage: Storage;
+  const owns = !opts.storage && !opts.db;
+  if (opts.storage) storage = opts.storage;
+  else if (opts.db) {
+    storage = SqliteStorage.over(opts.db);
+    await storage.migrate(...EXECUTOR_SCHEMA);
+  } else storage = await openStorage(opts.dbPath ?? ':memory:');
+  try {
+    const ledger = await SpendLedger.open({
+      storage,
+      ...(opts.budgetUsd !== undefined ? { budgetUsd: opts.budgetUsd } : {}),
+      ...(opts.ledgerScope !== undefined ? { scope: opts.ledgerScope } : {}),
+      ...(opts.leaseMs !== undefined ? { reservationTtlMs: opts.leaseMs } : {}),
+    });
+    return new ExecutorImpl(opts.space, storage, owns, ledger, opts.leaseMs, opts.providers ?? new Map(), opts.env, opts.providerOptions ?? {});
+  } catch (e) {
+    if (owns) await storage.close();
+    throw e;
+  }
 }

@@ -17,7 +17,7 @@ export function registerAsk(program: Command): void {
     .argument('<prompt>', 'the user prompt, or - to read it from stdin')
     .option('--space <file>', 'search-space file (default: the simulated world)')
     .requiredOption('--mixture <file|json>', 'mixture file, or inline JSON such as \'{"layers":2,"proposers":{"A":2},"aggregator":"A"}\'')
-    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'cache database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--system <text>', 'a system message for the conversation')
     .option('--json', 'print {answer, trace, cost} as JSON instead of streaming')
     .option('--budget <usd>', 'refuse uncached calls that could push spend past this many USD')

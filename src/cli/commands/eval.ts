@@ -21,7 +21,7 @@ export function registerEval(program: Command): void {
     .option('--validation <file>', 'validation set, JSONL (default: the space\'s `validation`, or sim-100 for the simulated world)')
     .option('--mixture <file|json>', 'mixture file, or inline JSON such as \'{"layers":2,"proposers":{"A":2},"aggregator":"A"}\'')
     .option('--baseline <model>', 'evaluate a single model (the 1-proposer, no-aggregator mixture) instead of --mixture')
-    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'cache database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--concurrency <n>', 'prompts evaluated at once', numberArg({ integer: true, min: 1, max: 256 }), 4)
     .option('--budget <usd>', 'refuse uncached calls that could push spend past this many USD', numberArg({ min: 0 }))
     .option('--seed <n>', 'bootstrap seed for the confidence intervals', numberArg({ integer: true }), 0)

@@ -27,7 +27,7 @@ export function registerServe(program: Command): void {
     .option('--max-concurrency <n>', 'mixture runs at once; more wait in a queue', '8')
     .option('--max-queue <n>', 'requests that may wait for a slot before new ones get 429 (default: 4 × max-concurrency)')
     .option('--no-cache', 'make fresh calls for every request (spend is still recorded)')
-    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'cache database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .action(action((opts: ServeOptions) => runServe(opts)));
 }
 

@@ -34,7 +34,7 @@ export function registerValidation(program: Command): void {
     .option('--prompts <file>', 'your own prompts, JSONL {id?, prompt, source?, category?}: references come from --baseline-model')
     .option('--baseline-model <id>', 'with --prompts: the model (from --space) whose answers become the references')
     .option('--space <file>', 'with --prompts: search-space file (default: the simulated world)')
-    .option('--db <file>', 'with --prompts: cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'with --prompts: cache database, a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--concurrency <n>', 'with --prompts: references generated at once', numberArg({ integer: true, min: 1, max: 256 }), 4)
     .option('--budget <usd>', 'with --prompts: refuse uncached calls past this many USD', numberArg({ min: 0 }))
     .option('--out <file>', 'where to write the set (the manifest goes beside it as <name>.manifest.json)')
