@@ -12,8 +12,9 @@ const POLL_NOTIFIED_MS = 1000;
 /**
  * Cross-process in-flight markers for the cache: before paying for a generation a process claims its key with a
  * lease (renewed while the call runs); another process needing the same key waits until the claim goes away —
- * the result is then in the cache — and takes the call over itself if the claim was released without a result
- * or its holder died and the lease expired. In-process callers are coalesced before they get here.
+ * the result is then in the cache — and takes the call over itself if the claim was released without a result,
+ * or its holder died (its lease expired, or at once when it was a process of this machine). In-process callers are
+ * coalesced before they get here.
  */
 export class InflightMarkers {
   private readonly leases: Leases;
@@ -54,7 +55,7 @@ export class InflightMarkers {
         signal?.throwIfAborted();
         notified = false;
         const h = await this.leases.holder(PREFIX + key);
-        if (!h || h.remainingMs <= 0) return;
+        if (!h || h.remainingMs <= 0 || h.dead) return;
         if (!notified) {
           await new Promise<void>((resolve) => {
             const done = () => {

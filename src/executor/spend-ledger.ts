@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PROCESS_OWNER } from './owner.js';
+import { ownerIsDeadHere, PROCESS_OWNER } from './owner.js';
 import type { SqlRunner, Storage } from './storage.js';
 import { BudgetExceeded, type SpendSnapshot } from './types.js';
 
@@ -46,6 +46,7 @@ const HOLD = `INSERT INTO ledger_reservations (id, scope, owner, model, usd, exp
   VALUES (?, ?, ?, ?, ?, moa_now_ms() + ?, moa_now_ms())`;
 /** Taken first in every transaction that recomputes `reserved_usd`: it waits for reservers holding the row. */
 const LOCK_SCOPE = 'UPDATE ledger_scopes SET updated_at = moa_now_ms() WHERE scope = ?';
+const DELETE_HOLD = 'DELETE FROM ledger_reservations WHERE id = ?';
 const RECOUNT = `UPDATE ledger_scopes SET spent_usd = spent_usd + ?, calls = calls + ?,
   reserved_usd = (SELECT COALESCE(SUM(usd), 0) FROM ledger_reservations WHERE scope = ?) WHERE scope = ?`;
 const BOOK_ACCOUNT = `INSERT INTO ledger_accounts (scope, account, spent_usd, calls) VALUES (?, ?, ?, ?)
@@ -155,8 +156,10 @@ export class SpendLedger {
     if (scope === undefined) return;
     await this.storage.transaction(async (tx) => {
       await tx.run(LOCK_SCOPE, [scope]);
-      if (r) await tx.run('DELETE FROM ledger_reservations WHERE id = ?', [r.id]);
-      await tx.run(RECOUNT, [usd, 1, scope, scope]);
+      // A hold swept while we were alive after all (a stalled heartbeat) was booked at its worst case: correct it.
+      const swept = r !== undefined && (await tx.run(DELETE_HOLD, [r.id])).changes === 0;
+      await tx.run(RECOUNT, [swept ? usd - r!.usd : usd, swept ? 0 : 1, scope, scope]);
+      if (swept) await tx.run(BOOK_ACCOUNT, [scope, UNSETTLED, -r!.usd, -1]);
       await tx.run(BOOK_ACCOUNT, [scope, account, usd, 1]);
     });
   }
@@ -174,8 +177,17 @@ export class SpendLedger {
     if (scope === undefined || rs.length === 0) return;
     await this.storage.transaction(async (tx) => {
       await tx.run(LOCK_SCOPE, [scope]);
-      for (const r of rs) await tx.run('DELETE FROM ledger_reservations WHERE id = ?', [r.id]);
-      await tx.run(RECOUNT, [0, 0, scope, scope]);
+      let unbooked = 0;
+      let n = 0;
+      for (const r of rs) {
+        // Swept already (booked at its worst case): nothing was billed after all, so take that back.
+        if ((await tx.run(DELETE_HOLD, [r.id])).changes === 0) {
+          unbooked += r.usd;
+          n++;
+        }
+      }
+      await tx.run(RECOUNT, [-unbooked, -n, scope, scope]);
+      if (n) await tx.run(BOOK_ACCOUNT, [scope, UNSETTLED, -unbooked, -n]);
     });
   }
 
@@ -184,16 +196,22 @@ export class SpendLedger {
   }
 
   /**
-   * Close the scope's reservations whose owners stopped renewing them (the owner died), booking each at its
+   * Close the scope's reservations whose owners stopped renewing them or provably died on this machine, booking each at its
    * reserved worst case on the `unsettled` account: the dead owner's call may have been billed, and the budget must
    * hold whatever happened to it. Returns how many were closed.
    */
   async sweepExpired(): Promise<number> {
     const scope = this.scope;
     if (scope === undefined) return 0;
+    // Owners on this machine that provably died need not be waited for.
+    const owners = await this.storage.all<{ owner: string }>('SELECT DISTINCT owner FROM ledger_reservations WHERE scope = ?', [scope]);
+    const dead = owners.map((o) => o.owner).filter(ownerIsDeadHere);
     return this.storage.transaction(async (tx) => {
       await tx.run(LOCK_SCOPE, [scope]);
-      const gone = await tx.all<{ usd: number }>('DELETE FROM ledger_reservations WHERE scope = ? AND expires_at <= moa_now_ms() RETURNING usd', [scope]);
+      const gone = await tx.all<{ usd: number }>(
+        `DELETE FROM ledger_reservations WHERE scope = ? AND (expires_at <= moa_now_ms()${dead.map(() => ' OR owner = ?').join('')}) RETURNING usd`,
+        [scope, ...dead],
+      );
       if (!gone.length) return 0;
       const usd = gone.reduce((a, r) => a + r.usd, 0);
       await tx.run(RECOUNT, [usd, gone.length, scope, scope]);

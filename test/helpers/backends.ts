@@ -75,3 +75,18 @@ const postgres: Backend = { name: 'postgres', fresh: (label) => freshPgUrl(label
 export function backends(): Backend[] {
   return PG_URL ? [sqlite, postgres] : [sqlite];
 }
+
+/** The tables in a test database, read without moa-search (so nothing of ours is created by looking). */
+export async function listTables(location: string): Promise<string[]> {
+  if (location.startsWith('postgres')) {
+    const rows = await pgQuery<{ name: string }>(location, 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1');
+    return rows.map((r) => r.name);
+  }
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(location, { readonly: true });
+  try {
+    return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+  } finally {
+    db.close();
+  }
+}
