@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
+import { isDbUrl } from './executor/db-location.js';
 
 /** The installed package's root (works from src/ under tsx and from dist/ after tsc). */
 export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -13,5 +14,5 @@ export const SIM_VALIDATION_FILE = resolve(PACKAGE_ROOT, 'validation-sets/sim-10
  */
 export function resolveDbPath(flag?: string): string {
   const value = flag ?? process.env.MOA_SEARCH_DB ?? 'runs/moa.sqlite';
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : resolve(value);
+  return isDbUrl(value) ? value : resolve(value);
 }

@@ -2,7 +2,7 @@ import { InputError } from '../config/input-error.js';
 import { findModel, type ModelSpec, type SearchSpace } from '../config/space.js';
 import { createProvider, type CreateProviderOptions } from '../providers/registry.js';
 import { estimatePromptTokens, estimateTokens } from '../providers/estimate-tokens.js';
-import type { ChatProvider, ProviderRequest } from '../providers/types.js';
+import type { ChatProvider, ProviderRequest, ProviderResponse } from '../providers/types.js';
 import { CacheStore, type StoredGeneration } from './cache-store.js';
 import { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
 import { SqliteStorage, type DB } from './_sqlite-storage.js';
@@ -236,6 +236,40 @@ class ExecutorImpl implements CachingExecutor {
     }
   }
 
+  /** The request as the provider sees it: upstream model name, the sample index as seed where the provider takes one. */
+  private providerRequest(model: ModelSpec, r: GenerationRequest): ProviderRequest {
+    const preq: ProviderRequest = { model: model.upstream ?? model.id, messages: r.messages.map((m) => ({ role: m.role, content: m.content })) };
+    if (r.temperature !== undefined) preq.temperature = r.temperature;
+    if (r.maxTokens !== undefined) preq.maxTokens = r.maxTokens;
+    if (r.topP !== undefined) preq.topP = r.topP;
+    if (this.space.providers[model.provider]?.sendSeed !== false) preq.seed = r.sample ?? 0;
+    if (r.logprobs) {
+      preq.logprobs = true;
+      if (r.topLogprobs !== undefined) preq.topLogprobs = r.topLogprobs;
+    }
+    return preq;
+  }
+
+  private resultOf(resp: ProviderResponse, r: GenerationRequest, key: string): GenerationResult {
+    const promptTokens = resp.usage?.promptTokens ?? estimatePromptTokens(r.messages);
+    const completionTokens = resp.usage?.completionTokens ?? estimateTokens(resp.text);
+    const out: GenerationResult = {
+      key,
+      model: r.model,
+      text: resp.text,
+      finishReason: resp.finishReason,
+      promptTokens,
+      completionTokens,
+      estimated: !resp.usage,
+      costUsd: this.priceOf(r.model, promptTokens, completionTokens),
+      latencyMs: resp.latencyMs,
+      cached: false,
+    };
+    if (resp.logprobs?.length) out.logprobs = resp.logprobs;
+    return out;
+  }
+
+  /** Reserve the worst case (with a budget), call the provider, book the spend and store the result. */
   private async call(
     flight: Flight,
     provider: ChatProvider,
@@ -245,70 +279,31 @@ class ExecutorImpl implements CachingExecutor {
     opts: GenerateOptions,
     store: boolean,
   ): Promise<GenerationResult> {
-    const account = opts.account ?? 'mixture';
-    const spec = this.space.providers[model.provider];
-    const preq: ProviderRequest = { model: model.upstream ?? model.id, messages: r.messages.map((m) => ({ role: m.role, content: m.content })) };
-    if (r.temperature !== undefined) preq.temperature = r.temperature;
-    if (r.maxTokens !== undefined) preq.maxTokens = r.maxTokens;
-    if (r.topP !== undefined) preq.topP = r.topP;
-    if (spec?.sendSeed !== false) preq.seed = r.sample ?? 0;
-    if (r.logprobs) {
-      preq.logprobs = true;
-      if (r.topLogprobs !== undefined) preq.topLogprobs = r.topLogprobs;
-    }
     const fanOut = (delta: string) => {
       flight.text += delta;
       for (const l of flight.listeners) l(delta);
     };
     const reservation = this.ledger.budget === undefined ? undefined : await this.ledger.reserve(r.model, this.worstCaseUsd(r));
-    let settled = false;
+    let resp: ProviderResponse;
     try {
       // Stream only when the caller that started the call asked for it; joiners get the text either way.
-      const resp = await provider.complete(preq, { signal: flight.controller.signal, onToken: opts.onToken ? fanOut : undefined });
-      const estimated = !resp.usage;
-      const promptTokens = resp.usage?.promptTokens ?? estimatePromptTokens(r.messages);
-      const completionTokens = resp.usage?.completionTokens ?? estimateTokens(resp.text);
-      const costUsd = this.priceOf(r.model, promptTokens, completionTokens);
-      const out: GenerationResult = {
-        key,
-        model: r.model,
-        text: resp.text,
-        finishReason: resp.finishReason,
-        promptTokens,
-        completionTokens,
-        estimated,
-        costUsd,
-        latencyMs: resp.latencyMs,
-        cached: false,
-      };
-      if (resp.logprobs?.length) out.logprobs = resp.logprobs;
-      // Book the spend, then store the result even if booking failed: what was paid for is never lost.
-      settled = true;
-      const bookError = await this.ledger.settle(reservation, account, costUsd).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      if (store) {
-        await this.cache.put({
-          key,
-          model: r.model,
-          request: canonicalJson(keyedRequest(r)),
-          text: out.text,
-          finishReason: out.finishReason,
-          promptTokens,
-          completionTokens,
-          estimated,
-          costUsd,
-          latencyMs: out.latencyMs,
-          logprobs: out.logprobs,
-        });
-      }
-      if (bookError) throw bookError;
-      return out;
+      resp = await provider.complete(this.providerRequest(model, r), { signal: flight.controller.signal, onToken: opts.onToken ? fanOut : undefined });
     } catch (e) {
-      if (!settled) await this.ledger.release(reservation).catch(() => {});
+      await this.ledger.release(reservation).catch(() => {});
       throw e;
     }
+    const out = this.resultOf(resp, r, key);
+    // Book the spend, then store the result even if booking failed: what was paid for is never lost.
+    const bookError = await this.ledger.settle(reservation, opts.account ?? 'mixture', out.costUsd).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (store) {
+      const { cached: _cached, ...stored } = out;
+      await this.cache.put({ ...stored, request: canonicalJson(keyedRequest(r)) });
+    }
+    if (bookError) throw bookError;
+    return out;
   }
 
   /** Wait for a shared call; each waiter may abort alone, and the call itself stops when all have. */
