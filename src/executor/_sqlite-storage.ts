@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { InputError } from '../config/input-error.js';
+import { ensureDir } from '../config/output-path.js';
 import { checkOwnership, pendingSteps, READ_VERSIONS, upToDate, VERSIONS_TABLE, WRITE_VERSION } from './_schema.js';
 import type { Migrations, RunResult, SqlRunner, SqlValue, Storage } from './storage.js';
 
@@ -69,7 +69,8 @@ function tableNames(db: DB): string[] {
 export function openSqliteHandle(path: string, known: readonly Migrations[]): DB {
   const memory = path === ':memory:';
   const file = memory ? path : resolve(path);
-  if (!memory) mkdirSync(dirname(file), { recursive: true });
+  // Folder by folder: a recursive mkdir spins forever where the kernel answers ENOENT for a parent that exists (/proc).
+  if (!memory) ensureDir(dirname(file), '--db');
   let db: DB | undefined;
   try {
     db = new Database(file, { timeout: BUSY_TIMEOUT_MS });

@@ -1,5 +1,5 @@
 import type { TokenLogprob } from '../providers/types.js';
-import type { Storage } from './storage.js';
+import type { SqlRunner, Storage } from './storage.js';
 import type { GenerationResult } from './types.js';
 
 /** One cached generation, as stored: the result minus `cached`, plus the keyed request and when it was made. */
@@ -85,11 +85,11 @@ export class CacheStore {
   }
 
   /**
-   * Store a result (autocommit: durable once this resolves). False when the key was already there, e.g. another
-   * process computed the same generation at the same time.
+   * Store a result (autocommit: durable once this resolves; or in the transaction `on`). False when the key was
+   * already there, e.g. another process computed the same generation at the same time.
    */
-  async put(g: Omit<StoredGeneration, 'createdAt'> & { createdAt?: string }): Promise<boolean> {
-    const r = await this.storage.run(PUT, [
+  async put(g: Omit<StoredGeneration, 'createdAt'> & { createdAt?: string }, on: SqlRunner = this.storage): Promise<boolean> {
+    const r = await on.run(PUT, [
       g.key,
       g.model,
       g.request,

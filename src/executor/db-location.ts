@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { InputError } from '../config/input-error.js';
+import { checkDbPath } from '../config/output-path.js';
 
 /** Where the database lives: a SQLite file (or `:memory:`), or a PostgreSQL server. */
 export type DbLocation =
@@ -98,4 +99,13 @@ export function parseDbLocation(value: string, field = '--db'): DbLocation {
     throw new InputError(`${display}: schema "${schema}" must be lower-case letters, digits and "_"`, { field });
   url.searchParams.delete('schema');
   return { kind: 'postgres', connectionString: url.toString(), ...(schema ? { schema } : {}), display, secrets: secretsOf(value) };
+}
+
+/**
+ * `--db` checked before anything is opened or spent: a URL's form (the server is reached only when opened), or a
+ * file path that can be created and written. Returns the value to open.
+ */
+export function checkDbLocation(value: string, field = '--db'): string {
+  const loc = parseDbLocation(value, field);
+  return loc.kind === 'sqlite' ? checkDbPath(loc.path, field) : value;
 }

@@ -1,16 +1,19 @@
 import { InputError } from '../config/input-error.js';
 import { findModel, type ModelSpec, type SearchSpace } from '../config/space.js';
-import { createProvider, type CreateProviderOptions } from '../providers/registry.js';
+import { createBatchClient, createProvider, type CreateProviderOptions } from '../providers/registry.js';
+import type { BatchClient } from '../providers/batch-client.js';
 import { estimatePromptTokens, estimateTokens } from '../providers/estimate-tokens.js';
 import type { ChatProvider, ProviderRequest, ProviderResponse } from '../providers/types.js';
 import { CacheStore, type StoredGeneration } from './cache-store.js';
 import { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
 import { SqliteStorage, type DB } from './_sqlite-storage.js';
+import { contextOverflow } from './context-window.js';
 import { InflightMarkers } from './inflight.js';
 import { openStorage } from './open-storage.js';
 import { EXECUTOR_SCHEMA } from './schema.js';
-import { SpendLedger, type Reservation } from './spend-ledger.js';
-import type { Storage } from './storage.js';
+import { SpendLedger, type Reservation, type Settlement } from './spend-ledger.js';
+import { toProviderRequest } from './provider-request.js';
+import type { SqlRunner, Storage } from './storage.js';
 import type { Executor, GenerateOptions, GenerationRequest, GenerationResult, SpendSnapshot } from './types.js';
 
 export interface OpenExecutorOptions {
@@ -50,6 +53,26 @@ export interface CachingExecutor extends Executor {
   keyOf(req: GenerationRequest): string;
   /** Worst-case USD of an uncached call: what the budget reserves before dispatching it. */
   worstCaseUsd(req: GenerationRequest): number;
+
+  // Hooks for transports outside generate() (the batch stage, src/executor/batch/): they share the cache,
+  // the spend ledger and the budget with online calls.
+  /** The cached result for a key, counted as a hit; undefined on a miss. */
+  lookup(key: string): Promise<GenerationResult | undefined>;
+  /** Count a request served by work another caller started (counted like a coalesced call). */
+  countShared(): void;
+  /** Hold USD against the budget before work is dispatched (undefined without a budget); throws BudgetExceeded. */
+  reserve(model: string, usd: number): Promise<Reservation | undefined>;
+  /**
+   * Book results' costs on their accounts, dropping their holds, in the caller's transaction `tx` (the one that
+   * stores the results); the returned function counts them in this process once `tx` has committed.
+   */
+  settleIn(tx: SqlRunner, results: readonly Settlement[]): Promise<() => void>;
+  /** Drop holds without booking anything (the requests were not made this way), in one transaction. */
+  release(rs: ReadonlyArray<Reservation | undefined>): Promise<void>;
+  /** The provider request a resolved request becomes (upstream model name, seed). */
+  providerRequest(r: GenerationRequest): ProviderRequest;
+  /** The Batch API client of a provider (built once, with the executor's environment; InputError without `batch`). */
+  batchClient(provider: string): BatchClient;
 }
 
 /** Chat formatting adds a few tokens per message (role markers, separators) and a few per request. */
@@ -89,6 +112,7 @@ class ExecutorImpl implements CachingExecutor {
   /** Every call in progress, coalesced or not (close() aborts them). */
   private readonly active = new Set<Flight>();
   private readonly built = new Map<string, ChatProvider>();
+  private readonly batchClients = new Map<string, BatchClient>();
   private closed = false;
 
   constructor(
@@ -166,6 +190,43 @@ class ExecutorImpl implements CachingExecutor {
     return this.ledger.snapshot();
   }
 
+  async lookup(key: string): Promise<GenerationResult | undefined> {
+    const hit = await this.cache.get(key);
+    return hit ? this.serveHit(hit, {}) : undefined;
+  }
+
+  countShared(): void {
+    this.ledger.countCached();
+  }
+
+  async reserve(model: string, usd: number): Promise<Reservation | undefined> {
+    return this.ledger.budget === undefined ? undefined : this.ledger.reserve(model, usd);
+  }
+
+  settleIn(tx: SqlRunner, results: readonly Settlement[]): Promise<() => void> {
+    return this.ledger.settleIn(tx, results);
+  }
+
+  release(rs: ReadonlyArray<Reservation | undefined>): Promise<void> {
+    return this.ledger.releaseAll(rs, { failed: false });
+  }
+
+  providerRequest(r: GenerationRequest): ProviderRequest {
+    const model = this.model(r.model);
+    return toProviderRequest(r, model, this.space.providers[model.provider]);
+  }
+
+  batchClient(provider: string): BatchClient {
+    let c = this.batchClients.get(provider);
+    if (!c) {
+      const spec = this.space.providers[provider];
+      if (!spec) throw new InputError(`unknown provider "${provider}" (not in ${this.space.file})`, { field: 'provider' });
+      c = createBatchClient(provider, spec, { env: this.env ?? this.providerOptions.env });
+      this.batchClients.set(provider, c);
+    }
+    return c;
+  }
+
   async generate(req: GenerationRequest, opts: GenerateOptions = {}): Promise<GenerationResult> {
     if (this.closed) throw new Error('executor is closed');
     const model = this.model(req.model);
@@ -236,20 +297,6 @@ class ExecutorImpl implements CachingExecutor {
     }
   }
 
-  /** The request as the provider sees it: upstream model name, the sample index as seed where the provider takes one. */
-  private providerRequest(model: ModelSpec, r: GenerationRequest): ProviderRequest {
-    const preq: ProviderRequest = { model: model.upstream ?? model.id, messages: r.messages.map((m) => ({ role: m.role, content: m.content })) };
-    if (r.temperature !== undefined) preq.temperature = r.temperature;
-    if (r.maxTokens !== undefined) preq.maxTokens = r.maxTokens;
-    if (r.topP !== undefined) preq.topP = r.topP;
-    if (this.space.providers[model.provider]?.sendSeed !== false) preq.seed = r.sample ?? 0;
-    if (r.logprobs) {
-      preq.logprobs = true;
-      if (r.topLogprobs !== undefined) preq.topLogprobs = r.topLogprobs;
-    }
-    return preq;
-  }
-
   private resultOf(resp: ProviderResponse, r: GenerationRequest, key: string): GenerationResult {
     const promptTokens = resp.usage?.promptTokens ?? estimatePromptTokens(r.messages);
     const completionTokens = resp.usage?.completionTokens ?? estimateTokens(resp.text);
@@ -283,11 +330,14 @@ class ExecutorImpl implements CachingExecutor {
       flight.text += delta;
       for (const l of flight.listeners) l(delta);
     };
+    // A request that cannot fit the model is refused here, before it is reserved, sent or paid for.
+    const overflow = contextOverflow(model, r.messages, r.maxTokens);
+    if (overflow) throw overflow;
     const reservation = this.ledger.budget === undefined ? undefined : await this.ledger.reserve(r.model, this.worstCaseUsd(r));
     let resp: ProviderResponse;
     try {
       // Stream only when the caller that started the call asked for it; joiners get the text either way.
-      resp = await provider.complete(this.providerRequest(model, r), { signal: flight.controller.signal, onToken: opts.onToken ? fanOut : undefined });
+      resp = await provider.complete(toProviderRequest(r, model, this.space.providers[model.provider]), { signal: flight.controller.signal, onToken: opts.onToken ? fanOut : undefined });
     } catch (e) {
       await this.ledger.release(reservation).catch(() => {});
       throw e;
@@ -361,7 +411,7 @@ class ExecutorImpl implements CachingExecutor {
     await Promise.allSettled(active.map((f) => f.result));
     await this.cache.close();
     await this.ledger.close().catch(() => {});
-    await Promise.allSettled([...this.built.values()].map((p) => p.close?.()));
+    await Promise.allSettled([...this.built.values(), ...this.batchClients.values()].map((p) => p.close?.()));
     if (this.ownsStorage) await this.storage.close();
   }
 }

@@ -21,6 +21,13 @@ export interface ScopeSpend {
   byAccount: Record<string, number>;
 }
 
+/** A successful call's booking: its hold (if any), the account it is booked on, and its real cost. */
+export interface Settlement {
+  reservation?: Reservation;
+  account: string;
+  usd: number;
+}
+
 export interface LedgerOptions {
   storage: Storage;
   /**
@@ -148,27 +155,65 @@ export class SpendLedger {
 
   /** The call succeeded: drop the hold and book its real cost on `account`. */
   async settle(r: Reservation | undefined, account: string, usd: number): Promise<void> {
-    this.spent += usd;
-    this.byAccount.set(account, (this.byAccount.get(account) ?? 0) + usd);
-    this.made++;
-    if (r) this.held.delete(r.id);
-    const scope = this.scope;
-    if (scope === undefined) return;
-    await this.storage.transaction(async (tx) => {
-      await tx.run(LOCK_SCOPE, [scope]);
-      // A hold swept while we were alive after all (a stalled heartbeat) was booked at its worst case: correct it.
-      const swept = r !== undefined && (await tx.run(DELETE_HOLD, [r.id])).changes === 0;
-      await tx.run(RECOUNT, [swept ? usd - r!.usd : usd, swept ? 0 : 1, scope, scope]);
-      if (swept) await tx.run(BOOK_ACCOUNT, [scope, UNSETTLED, -r!.usd, -1]);
-      await tx.run(BOOK_ACCOUNT, [scope, account, usd, 1]);
-    });
+    const items = [{ reservation: r, account, usd }];
+    this.tally(items);
+    if (this.scope !== undefined) await this.storage.transaction((tx) => this.book(tx, this.scope!, items));
   }
 
-  /** The call failed (nothing billed): drop the hold. */
-  async release(r: Reservation | undefined): Promise<void> {
-    this.failed++;
-    if (!r) return;
-    await this.drop([r]);
+  /**
+   * Calls that succeeded (a batch job's results): drop their holds and book their real costs in `tx`, a transaction
+   * of the caller's that also stores what they bought. That transaction may run again (a retry), so this process
+   * counts them only when the returned function is called, once `tx` has committed.
+   */
+  async settleIn(tx: SqlRunner, items: readonly Settlement[]): Promise<() => void> {
+    if (this.scope !== undefined && items.length) await this.book(tx, this.scope, items);
+    return () => this.tally(items);
+  }
+
+  /** Count settled calls in this process's spend; their holds are no longer renewed. */
+  private tally(items: readonly Settlement[]): void {
+    for (const { reservation: r, account, usd } of items) {
+      this.spent += usd;
+      this.byAccount.set(account, (this.byAccount.get(account) ?? 0) + usd);
+      this.made++;
+      if (r) this.held.delete(r.id);
+    }
+  }
+
+  private async book(tx: SqlRunner, scope: string, items: readonly Settlement[]): Promise<void> {
+    await tx.run(LOCK_SCOPE, [scope]);
+    const accounts = new Map<string, { usd: number; calls: number }>();
+    const add = (account: string, usd: number, calls: number) => {
+      const a = accounts.get(account) ?? { usd: 0, calls: 0 };
+      accounts.set(account, { usd: a.usd + usd, calls: a.calls + calls });
+    };
+    let spent = 0;
+    let calls = 0;
+    for (const { reservation: r, account, usd } of items) {
+      // A hold swept while we were alive after all (a stalled heartbeat) was booked at its worst case: correct it.
+      const swept = r !== undefined && (await tx.run(DELETE_HOLD, [r.id])).changes === 0;
+      if (swept) {
+        spent += usd - r.usd;
+        add(UNSETTLED, -r.usd, -1);
+      } else {
+        spent += usd;
+        calls++;
+      }
+      add(account, usd, 1);
+    }
+    await tx.run(RECOUNT, [spent, calls, scope, scope]);
+    for (const [account, a] of accounts) await tx.run(BOOK_ACCOUNT, [scope, account, a.usd, a.calls]);
+  }
+
+  /** The call failed (nothing billed): drop the hold. `failed: false` when it was not a failed call (re-routed). */
+  release(r: Reservation | undefined, opts: { failed?: boolean } = {}): Promise<void> {
+    return this.releaseAll([r], opts);
+  }
+
+  /** Drop several holds in one transaction, each counted as a failed call unless `failed: false`. */
+  async releaseAll(rs: ReadonlyArray<Reservation | undefined>, opts: { failed?: boolean } = {}): Promise<void> {
+    if (opts.failed !== false) this.failed += rs.length;
+    await this.drop(rs.filter((r): r is Reservation => r !== undefined));
   }
 
   private async drop(rs: Reservation[]): Promise<void> {

@@ -17,6 +17,7 @@ function expectDbError(r: CliResult, cause: RegExp, secret?: string): void {
   expect(r.code, r.stderr).toBe(2);
   expect(r.stdout).toBe('');
   const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
   expect(lines.at(-1)).toMatch(/^moa-search: --db: /);
   expect(lines.at(-1)).toMatch(cause);
   if (secret) expect(r.stderr).not.toContain(secret);
@@ -43,6 +44,10 @@ describe('unusable --db', () => {
     expectDbError(down, /postgres:\/\/moa:\*\*\*@127\.0\.0\.1:\d+\/moa: cannot connect: connection refused/, 'Unreach4ble-pw');
     expectDbError(mysql, /unsupported database URL/, 'Mysql-pw');
     expectDbError(search, /studies .* SQLite files for now/, 'Unreach4ble-pw');
+  });
+
+  it.runIf(existsSync('/proc/self'))('a SQLite folder that cannot be created is refused at once (no recursive mkdir spinning under /proc)', async () => {
+    await expect(openStorage('/proc/nope/x.sqlite')).rejects.toThrow(/cannot create \/proc\/nope \(ENOENT\)/);
   });
 
   it('a SQLite file of another application is refused and left byte for byte as it was', async () => {

@@ -18,7 +18,8 @@ export interface Backend {
 export const PG_URL = process.env.MOA_TEST_PG_URL || undefined;
 
 const schemas: string[] = [];
-let cleanupRegistered = false;
+// Registered while the test file is collected (a hook registered inside a running test is never called).
+if (PG_URL) afterAll(dropSchemas);
 
 /** `url` with `?schema=name` added. */
 export function withSchema(url: string, schema: string): string {
@@ -29,10 +30,6 @@ export function withSchema(url: string, schema: string): string {
 
 export function freshPgUrl(label = 't'): string {
   if (!PG_URL) throw new Error('MOA_TEST_PG_URL is not set');
-  if (!cleanupRegistered) {
-    cleanupRegistered = true;
-    afterAll(dropSchemas);
-  }
   const schema = `t_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
   schemas.push(schema);
   return withSchema(PG_URL, schema);

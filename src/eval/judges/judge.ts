@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { InputError } from '../../config/input-error.js';
 import { parseStructuredText } from '../../config/_load-structured.js';
 import { loadMixture, parseMixtureObject, type Mixture } from '../../config/mixture.js';
+import { checkRole } from '../../config/check-roles.js';
 import type { JudgeSettings, SearchSpace } from '../../config/space.js';
 import { BudgetExceeded, type Executor, type GenerationRequest } from '../../executor/types.js';
 import { BUILTIN_TEMPLATES, MixtureRunError, runMixture } from '../../moa/index.js';
@@ -16,6 +17,8 @@ export interface JudgeCall {
   model: string;
   cached: boolean;
   costUsd: number;
+  promptTokens: number;
+  completionTokens: number;
 }
 
 export interface JudgeVerdict {
@@ -115,16 +118,16 @@ export function resolveJudge(space: SearchSpace, settings: JudgeSettings | undef
   if (settings.mixture !== undefined) {
     // Errors name the space file's judge.mixture field, not the CLI's --mixture flag.
     const label = `${space.file} (judge.mixture)`;
-    if (typeof settings.mixture !== 'string') mixture = parseMixtureObject(settings.mixture, space, label);
-    else if (settings.mixture.trim().startsWith('{')) mixture = parseMixtureObject(parseStructuredText(settings.mixture, label).data, space, label);
+    if (typeof settings.mixture !== 'string') mixture = parseMixtureObject(settings.mixture, space, label, 'judge');
+    else if (settings.mixture.trim().startsWith('{')) mixture = parseMixtureObject(parseStructuredText(settings.mixture, label).data, space, label, 'judge');
     else {
       const file = resolve(base, settings.mixture);
       if (!existsSync(file)) throw new InputError(`judge mixture file not found: ${file}`, at('judge.mixture'));
-      mixture = loadMixture(file, space);
+      mixture = loadMixture(file, space, 'judge');
     }
   } else if (!space.models.some((m) => m.id === settings.model)) {
     throw new InputError(`unknown model "${settings.model}"`, at('judge.model'));
-  }
+  } else checkRole(space, settings.model!, 'judge', at('judge.model'));
   const templates: Record<JudgeProtocol, JudgeTemplate> = { ...BUILTIN_JUDGE_TEMPLATES };
   for (const p of ['alpaca_eval', 'arena_hard'] as const) {
     const f = settings.templates?.[p];
@@ -156,8 +159,8 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
       maxTokens: 256,
     };
     try {
-      const r = await executor.generate(req, { account: 'judge', signal });
-      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd });
+      const r = await executor.generate(req, { account: 'judge', signal, purpose: 'judge criteria' });
+      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd, promptTokens: r.promptTokens, completionTokens: r.completionTokens });
       return r.text.trim();
     } catch (e) {
       if (e instanceof BudgetExceeded || signal?.aborted) throw e;
@@ -178,11 +181,11 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
           signal,
           templates: { ...BUILTIN_TEMPLATES, aggregate: JUDGE_AGGREGATE_TEMPLATE },
         });
-        for (const c of run.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.costUsd });
+        for (const c of run.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.costUsd, promptTokens: c.promptTokens, completionTokens: c.completionTokens });
         return { text: run.text, logprobs: undefined };
       } catch (e) {
         if (e instanceof MixtureRunError) {
-          for (const c of e.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.cached || c.error ? 0 : c.costUsd });
+          for (const c of e.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.cached || c.error ? 0 : c.costUsd, promptTokens: c.promptTokens, completionTokens: c.completionTokens });
           if (e.cause instanceof BudgetExceeded) throw e.cause;
           if (e.reason === 'aborted') throw e;
         }
@@ -196,8 +199,8 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
       req.topLogprobs = 5;
     }
     try {
-      const r = await executor.generate(req, { account: 'judge', signal });
-      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd });
+      const r = await executor.generate(req, { account: 'judge', signal, purpose: retry ? 'judge retry' : 'judge' });
+      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd, promptTokens: r.promptTokens, completionTokens: r.completionTokens });
       return { text: r.text, logprobs: r.logprobs };
     } catch (e) {
       if (e instanceof BudgetExceeded || signal?.aborted) throw e;
