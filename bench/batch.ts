@@ -78,7 +78,7 @@ async function batched(): Promise<Run> {
   const chat0 = server.requests();
   const http0 = batchHttp();
   const jobs0 = server.batch.counts.created;
-  const ex = withBatching(await openExecutor({ space, dbPath: join(dir, 'batch.sqlite') }), {
+  const ex = await withBatching(await openExecutor({ space, dbPath: join(dir, 'batch.sqlite') }), {
     onEvent: (e) => {
       if (e.type === 'stage') console.error(`  stage ${e.stage}: ${e.requests} requests in ${e.jobs} jobs (${Object.entries(e.purposes).map(([k, n]) => `${k} ×${n}`).join(', ')})`);
     },

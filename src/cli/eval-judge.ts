@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { InputError, loadMixture, loadSpace, singleModelMixture } from '../config/index.js';
 import { loadPreferences, resolveJudge, rewardModelSettings, scoreJudgeAgreement, type JudgeAgreementResult } from '../eval/index.js';
-import { openExecutor } from '../executor/index.js';
+import { checkDbLocation, openExecutor } from '../executor/index.js';
 import { checkMixtureKeys } from '../moa/index.js';
 import { resolveDbPath, SIM_SPACE_FILE } from '../paths.js';
 
@@ -33,11 +33,13 @@ export async function evalJudge(flags: EvalJudgeFlags): Promise<void> {
   checkMixtureKeys(resolved.mixture ?? singleModelMixture(resolved.model!), space);
   const items = flags.limit !== undefined ? set.items.slice(0, flags.limit) : set.items;
   if (!items.length) throw new InputError('no pairs to judge', { field: '--limit' });
+  const dbPath = checkDbLocation(resolveDbPath(flags.db));
   const err = process.stderr;
+
+  const executor = await openExecutor({ space, dbPath, budgetUsd: flags.budget });
+  // Said once the database is open: a PostgreSQL server that refuses us is still one line.
   if (!flags.space) err.write(`moa-search: no --space given: using the simulated world (${space.file})\n`);
   if (set.skipped) err.write(`moa-search: ${set.skipped} annotations without a preference left out\n`);
-
-  const executor = await openExecutor({ space, dbPath: resolveDbPath(flags.db), budgetUsd: flags.budget });
   const judgeName = resolved.mixture ? `mixture of ${resolved.mixture.proposerLayers.length ? Object.keys(resolved.mixture.proposerLayers[0]!).length : 0} judges → ${resolved.mixture.aggregator}` : `model ${resolved.model}`;
   const tty = err.isTTY;
   let r: JudgeAgreementResult;

@@ -10,7 +10,7 @@ import { reportDirFor } from '../report/report-dir.js';
 import { loadSpace, type SearchSpace } from '../config/space.js';
 import { loadValidationSet } from '../eval/validation-set.js';
 import type { ValidationItem } from '../eval/types.js';
-import { openDatabase, type DB } from '../executor/index.js';
+import { openDatabase, sqliteFileOf, type DB } from '../executor/index.js';
 import { resolveDbPath, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../paths.js';
 import { planPromptCount, stratifiedSubset } from '../search/budget-plan.js';
 import { searchDims, toMixture } from '../search/encoding.js';
@@ -227,7 +227,7 @@ function onStopSignals(controller: AbortController, studyName: string, resumeHin
 export async function searchCommand(flags: SearchFlags): Promise<void> {
   // ---- validate everything (flags, files, paths, the study) before a line is printed or a cent is spent ----
   checkFlags(flags);
-  const dbPath = checkDbPath(resolveDbPath(flags.db));
+  const dbPath = checkDbPath(sqliteFileOf(resolveDbPath(flags.db)));
   const { prepared, db, notes } = flags.resume ? openToResume(flags, dbPath) : openNew(flags, dbPath);
 
   // ---- then talk ----

@@ -6,6 +6,7 @@ import { SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { startOpenAIServer } from '../helpers/openai-server.js';
 import { removeTempDirs, runCliIn, tempDir } from '../acceptance/_fixtures.js';
+import { freshPgUrl, PG_URL } from '../helpers/backends.js';
 
 afterAll(removeTempDirs);
 
@@ -18,8 +19,14 @@ describe('eval --batch', () => {
     const items = loadValidationSet(SIM_VALIDATION_FILE);
     const subset = join(dir, 'sim12.jsonl');
     writeFileSync(subset, [...items.slice(0, 6), ...items.slice(50, 56)].map((i) => JSON.stringify(i)).join('\n') + '\n');
-    const args = (db: string, ...more: string[]) => ['eval', '--mixture', MIXTURE, '--validation', subset, '--db', join(dir, db), '--json', ...more];
-    const [batched, online] = await Promise.all([runCli(args('batch.sqlite', '--batch')), runCli(args('online.sqlite'))]);
+    const args = (db: string, ...more: string[]) => ['eval', '--mixture', MIXTURE, '--validation', subset, '--db', db.includes('://') ? db : join(dir, db), '--json', ...more];
+    // With a PostgreSQL test cluster, the batch jobs and the cache also go there once.
+    const pg = PG_URL ? freshPgUrl('evalbatch') : undefined;
+    const [batched, online, onPg] = await Promise.all([
+      runCli(args('batch.sqlite', '--batch')),
+      runCli(args('online.sqlite')),
+      ...(pg ? [runCli(args(pg, '--batch'))] : []),
+    ]);
     expect(batched.code, batched.stderr).toBe(0);
     expect(online.code, online.stderr).toBe(0);
     const b = json(batched.stdout);
@@ -30,6 +37,12 @@ describe('eval --batch', () => {
     expect(b.spent).toBeCloseTo(o.spent / 2, 10);
     expect(b.spentByAccount.judge).toBeCloseTo(o.spentByAccount.judge / 2, 10);
     expect(b.batch).toMatchObject({ requestsSubmitted: b.calls.made, results: b.calls.made, fallback: 0, malformedLines: 0, jobsAttached: 0 });
+    if (onPg) {
+      expect(onPg.code, onPg.stderr).toBe(0);
+      const p = json(onPg.stdout);
+      expect({ score: p.score, calls: p.calls, batch: p.batch }).toEqual({ score: b.score, calls: b.calls, batch: b.batch });
+      expect(p.spent).toBeCloseTo(b.spent, 10);
+    }
     // Layer by layer, and said so: 24 proposer calls, then 12 aggregations, then the judge (both Arena-Hard games at once).
     expect(batched.stderr).toMatch(/batch stage 1: 24 requests \(layer 1 proposer ×24\) in 2 jobs/);
     expect(batched.stderr).toMatch(/batch stage 2: 12 requests \(layer 2 aggregator ×12\) in 1 job\n/);

@@ -16,6 +16,7 @@ import { runMixture } from '../../src/moa/index.js';
 import { batchInputLine, createOpenAIBatchClient, ProviderError } from '../../src/providers/index.js';
 import { defaultAnswer, startOpenAIServer, type FakeBatchOptions, type FakeHandler, type FakeServer } from '../helpers/openai-server.js';
 import { KEY, KEY_ENV, tempDir, user } from './_space.js';
+import { backends } from '../helpers/backends.js';
 
 const env = { [KEY_ENV]: KEY };
 const open: Array<{ close(): Promise<void> }> = [];
@@ -43,14 +44,16 @@ generation: { temperature: 0.7, maxTokens: 64 }
 const USAGE = { prompt_tokens: 1000, completion_tokens: 500 };
 const PRICE_A = (1000 * 1 + 500 * 2) / 1e6;
 
-async function setup(o: { handler?: FakeHandler; batch?: FakeBatchOptions; maxRequests?: number; budgetUsd?: number; dbPath?: string; server?: FakeServer } = {}) {
+async function setup(
+  o: { handler?: FakeHandler; batch?: FakeBatchOptions; maxRequests?: number; budgetUsd?: number; ledgerScope?: string; dbPath?: string; server?: FakeServer } = {},
+) {
   const server = o.server ?? (await startOpenAIServer({ handler: o.handler ?? (() => ({ usage: USAGE })), batch: o.batch }));
   if (!o.server) open.push(server);
   const space = batchSpace(server.url, o.maxRequests);
   const events: BatchEvent[] = [];
   const dbPath = o.dbPath ?? join(tempDir('moa-batch-'), 'db.sqlite');
-  const inner = await openExecutor({ space, dbPath, env, budgetUsd: o.budgetUsd });
-  const bx = withBatching(inner, { onEvent: (e) => events.push(e) });
+  const inner = await openExecutor({ space, dbPath, env, budgetUsd: o.budgetUsd, ledgerScope: o.ledgerScope });
+  const bx = await withBatching(inner, { onEvent: (e) => events.push(e) });
   open.push(bx);
   return { server, bx, events, space, dbPath };
 }
@@ -159,8 +162,8 @@ describe('batch stage of the executor', () => {
     expect(malformed.map((e) => (e as any).key).sort()).toEqual([bx.inner.keyOf(req('bad-content')), bx.inner.keyOf(req('bad-json'))].sort());
     expect(bx.batchStats()).toMatchObject({ malformedLines: 2, fallback: 2, fallbackReasons: { malformed: 2 }, results: 1 });
     // Never cached: the failed retry left no entry, the good retry's entry is the online answer.
-    expect(bx.inner.cache.get(bx.inner.keyOf(req('bad-content')))).toBeUndefined();
-    expect(bx.inner.cache.get(bx.inner.keyOf(req('bad-json')))).toMatchObject({ text: retried.text, costUsd: retried.costUsd });
+    expect(await bx.inner.cache.get(bx.inner.keyOf(req('bad-content')))).toBeUndefined();
+    expect(await bx.inner.cache.get(bx.inner.keyOf(req('bad-json')))).toMatchObject({ text: retried.text, costUsd: retried.costUsd });
   });
 
   it('an expired, partly failed job: the missing requests fall back online, said and counted', async () => {
@@ -220,7 +223,7 @@ describe('batch stage of the executor', () => {
     // What a process killed right after `create` leaves: a `submitting` row with its file id, and a job at the provider.
     const inner = await openExecutor({ space, dbPath, env });
     open.push(inner);
-    const store = new BatchJobStore(inner.db);
+    const store = await BatchJobStore.open(inner.storage);
     const row = async (content: string, create: boolean) => {
       const r = inner.resolve(req(content));
       const key = inner.keyOf(r);
@@ -248,7 +251,7 @@ describe('batch stage of the executor', () => {
     await bx.close();
     const inner = await openExecutor({ space, dbPath, env });
     open.push(inner);
-    const store = new BatchJobStore(inner.db);
+    const store = await BatchJobStore.open(inner.storage);
     const r = inner.resolve(req('gone'));
     const id = await store.begin({ provider: 'remote', model: 'A', discount: 0.5, items: [{ key: inner.keyOf(r), account: 'mixture', request: canonicalJson(keyedRequest(r)) }] });
     await store.submitted(id, 'batch_unknown', 'in_progress');
@@ -265,7 +268,7 @@ describe('batch stage of the executor', () => {
     // Chat completions answer under any prefix; the Batch API only at /v1: here uploads get 404.
     const space = batchSpace(server.url.replace(/\/v1$/, '/no-batch/v1'));
     const events: BatchEvent[] = [];
-    const bx = withBatching(await openExecutor({ space, env }), { onEvent: (e) => events.push(e) });
+    const bx = await withBatching(await openExecutor({ space, env }), { onEvent: (e) => events.push(e) });
     open.push(bx);
     const first = await Promise.all([bx.generate(req('x1')), bx.generate(req('x2'))]);
     expect(first.map((r) => r.costUsd)).toEqual([PRICE_A, PRICE_A]);
@@ -311,5 +314,79 @@ describe('batch stage of the executor', () => {
     expect(e).toBeInstanceOf(InputError);
     expect(e!.message).toMatch(/--batch: provider "local" \(used by C\) has no Batch API/);
     expect(e!.location.field).toBe('providers.local.batch');
+  });
+});
+
+describe.each(backends())('batch jobs on $name storage', (backend) => {
+  it('a finished job: results, bookings and the done mark commit together; a failed store leaves nothing; of two finishers one books', async () => {
+    const dbPath = backend.fresh('jobs');
+    const space = batchSpace('http://127.0.0.1:9/v1');
+    const [a, b] = [await openExecutor({ space, dbPath, env, budgetUsd: 1, ledgerScope: 'shared' }), await openExecutor({ space, dbPath, env, ledgerScope: 'shared' })];
+    open.push(a, b);
+    const [storeA, storeB] = [await BatchJobStore.open(a.storage), await BatchJobStore.open(b.storage)];
+    const r = a.resolve(req('q'));
+    const key = a.keyOf(r);
+    const id = await storeA.begin({ provider: 'remote', model: 'A', discount: 0.5, items: [{ key, account: 'judge', request: canonicalJson(keyedRequest(r)) }] });
+    await storeA.submitted(id, 'batch_1', 'in_progress');
+    expect(await storeB.activeFor(key)).toMatchObject({ id, jobId: 'batch_1', state: 'submitted', requests: 1, provider: 'remote' });
+    expect(await storeB.items(id)).toEqual([{ key, account: 'judge', request: canonicalJson(keyedRequest(r)) }]);
+
+    const gen = { key, model: 'A', request: canonicalJson(keyedRequest(r)), text: 'answer', finishReason: 'stop', promptTokens: 10, completionTokens: 5, estimated: false, costUsd: 0.01, latencyMs: 5 };
+    const summary = { remoteStatus: 'completed', results: 1, fallback: 0, malformed: 0 };
+    const reservation = await a.reserve('A', 0.02);
+    const failing = storeA.complete(id, summary, async (tx) => {
+      await a.cache.put(gen, tx);
+      throw new Error('disk full');
+    });
+    await expect(failing).rejects.toThrow('disk full');
+    expect(await b.cache.get(key)).toBeUndefined();
+    expect((await storeB.get(id))?.state).toBe('submitted');
+
+    // Both processes read the job's output and finish it at once: one stores and books, the other finds it done.
+    const finish = (ex: typeof a, store: BatchJobStore, hold?: typeof reservation) => {
+      let counted = () => {};
+      return store
+        .complete(id, summary, async (tx) => {
+          await ex.cache.put(gen, tx);
+          counted = await ex.settleIn(tx, [{ ...(hold ? { reservation: hold } : {}), account: 'judge', usd: gen.costUsd }]);
+          await new Promise((res) => setTimeout(res, 30)); // the other finisher arrives while this one is open
+        })
+        .then((won) => (won && counted(), won));
+    };
+    const won = await Promise.all([finish(a, storeA, reservation), finish(b, storeB)]);
+    expect(won.filter(Boolean)).toHaveLength(1);
+    if (!won[0]) await a.release([reservation]); // the loser gives its hold back, as its job run does
+    expect(await storeA.activeFor(key)).toBeUndefined();
+    expect(await storeB.get(id)).toMatchObject({ state: 'done', remoteStatus: 'completed' });
+    expect(await a.cache.get(key)).toMatchObject({ text: 'answer', costUsd: 0.01 });
+    const scope = await a.ledger.scopeSpend();
+    expect(scope).toMatchObject({ calls: 1, openReservations: 0, byAccount: { judge: 0.01 } });
+    expect(scope.spent).toBeCloseTo(0.01, 12);
+    expect(scope.reserved).toBeCloseTo(0, 12);
+    expect(a.spend().total + b.spend().total).toBeCloseTo(0.01, 12);
+  });
+
+  it('a job pending when its process stopped is re-attached by the next one and booked on the shared budget', async () => {
+    const dbPath = backend.fresh('reattach');
+    const first = await setup({ dbPath, budgetUsd: 1, ledgerScope: 'team' });
+    first.server.batch.hold = true;
+    const pending = first.bx.generate(req('long')).catch((e: Error) => e);
+    await until(() => first.server.batch.counts.created === 1);
+    expect((await first.bx.inner.ledger.scopeSpend()).openReservations).toBe(1);
+    await first.bx.close();
+    expect(String(await pending)).toMatch(/executor closed/);
+
+    const second = await setup({ server: first.server, dbPath, budgetUsd: 1, ledgerScope: 'team' });
+    expect((await second.bx.inner.ledger.scopeSpend()).openReservations).toBe(0); // closing gave the hold back
+    const result = second.bx.generate(req('long'));
+    await until(() => second.events.some((e) => e.type === 'attached'));
+    first.server.batch.hold = false;
+    expect(await result).toMatchObject({ cached: false, costUsd: 0.5 * PRICE_A });
+    expect(first.server.batch.counts.created).toBe(1);
+    expect(first.server.count()).toBe(0);
+    expect((await second.bx.jobs.list())[0]).toMatchObject({ state: 'done', requests: 1 });
+    const scope = await second.bx.inner.ledger.scopeSpend();
+    expect(scope).toMatchObject({ calls: 1, openReservations: 0 });
+    expect(scope.spent).toBeCloseTo(0.5 * PRICE_A, 12);
   });
 });

@@ -27,7 +27,7 @@ export function registerEval(program: Command): void {
     .option('--validation <file>', 'validation set, JSONL (default: the space\'s `validation`, or sim-100 for the simulated world)')
     .option('--mixture <file|json>', 'mixture file, or inline JSON such as \'{"layers":2,"proposers":{"A":2},"aggregator":"A"}\'')
     .option('--baseline <model>', 'evaluate a single model (the 1-proposer, no-aggregator mixture) instead of --mixture')
-    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'cache database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--concurrency <n>', 'prompts evaluated at once (default 4; with --batch, all of them)', numberArg({ integer: true, min: 1, max: 256 }))
     .option('--budget <usd>', 'refuse uncached calls that could push spend past this many USD', numberArg({ min: 0 }))
     .option('--seed <n>', 'bootstrap seed for the confidence intervals', numberArg({ integer: true }), 0)
@@ -55,10 +55,11 @@ const num = (x: number) => (Number.isFinite(x) ? x : null);
 async function runEval(opts: EvalOptions): Promise<void> {
   // Loaded here so `moa-search --help` never pulls in SQLite or the OpenAI SDK.
   const { dirname, resolve } = await import('node:path');
-  const { InputError, loadSpace, loadMixture, mixtureName, singleModelMixture, checkMixtureAgainstSpace, checkNotSelfJudged, judgeModelOf, checkDbPath, checkRole } = await import(
+  const { InputError, loadSpace, loadMixture, mixtureName, singleModelMixture, checkMixtureAgainstSpace, checkNotSelfJudged, judgeModelOf, checkRole } = await import(
     '../../config/index.js'
   );
   const { SIM_SPACE_FILE, SIM_VALIDATION_FILE, resolveDbPath } = await import('../../paths.js');
+  const { checkDbLocation } = await import('../../executor/db-location.js');
   const { checkMixtureKeys, loadTemplates, mixtureModels } = await import('../../moa/index.js');
   const { loadValidationSet, resolveJudge, evaluateMixture } = await import('../../eval/index.js');
 
@@ -88,11 +89,9 @@ async function runEval(opts: EvalOptions): Promise<void> {
   if (!validationFile && !opts.space) validationFile = SIM_VALIDATION_FILE;
   if (!validationFile) throw new InputError('no validation set: pass --validation <file> or set `validation` in the space', { field: '--validation' });
   const items = loadValidationSet(validationFile);
-  const dbPath = checkDbPath(resolveDbPath(opts.db));
+  const dbPath = checkDbLocation(resolveDbPath(opts.db));
   const { checkBatchProviders, openExecutor, withBatching } = await import('../../executor/index.js');
   if (opts.batch) checkBatchProviders(space, [...mixtureModels(mixture), ...(judge.mixture ? mixtureModels(judge.mixture) : [judge.model!])]);
-  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})
-`);
   const tty = process.stderr.isTTY;
   let live = false;
   const endLive = () => {
@@ -100,8 +99,16 @@ async function runEval(opts: EvalOptions): Promise<void> {
     live = false;
   };
   const inner = await openExecutor({ space, dbPath, budgetUsd: opts.budget });
+  // Said once the database is open: a PostgreSQL server that refuses us is still one line.
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
   const { batchProgress, batchSummary } = await import('../batch-progress.js');
-  const batched = opts.batch ? withBatching(inner, { onEvent: batchProgress(process.stderr, { beforeLine: endLive }) }) : undefined;
+  const onEvent = batchProgress(process.stderr, { beforeLine: endLive });
+  const batched = opts.batch
+    ? await withBatching(inner, { onEvent }).catch(async (e: unknown) => {
+        await inner.close();
+        throw e;
+      })
+    : undefined;
   const executor = batched ?? inner;
   const name = mixtureName(mixture, space);
   try {

@@ -33,7 +33,7 @@ function common(c: Command): Command {
     .requiredOption('--prompts <jsonl>', 'prompts, one JSON object a line: {"prompt": "...", "system"?: "..."} or {"messages": [...]}, optional "id"')
     .requiredOption('--out <jsonl>', 'output file; its manifest goes to <out>.manifest.json, unfinished work to <out>.partial')
     .option('--space <file>', 'search-space file (default: the simulated world)')
-    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'cache database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--budget <usd>', 'spend at most this many USD on uncached calls, then stop (the same command continues later)', numberArg({ min: 0 }))
     .option('--concurrency <n>', 'prompts in flight at once (default 8; with --batch, all of them); the providers\' own limits still apply', numberArg({ integer: true, min: 1 }))
     .option('--limit <n>', 'only the first n prompts of the file', numberArg({ integer: true, min: 1 }))
@@ -64,14 +64,16 @@ export function registerGenerate(program: Command): void {
   ).action(action((opts: DpoOptions) => runDpoCommand(opts)));
 }
 
-/** Space, prompts and the simulated-world note: what both commands load first. */
+/** Space, prompts, the database location and the simulated-world note: what both commands load first. */
 async function loadCommon(opts: CommonOptions) {
   const { loadSpace } = await import('../../config/index.js');
-  const { SIM_SPACE_FILE } = await import('../../paths.js');
+  const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
+  const { checkDbLocation } = await import('../../executor/db-location.js');
   const { loadPrompts } = await import('../../generate/index.js');
   const space = loadSpace(opts.space ?? SIM_SPACE_FILE);
   const prompts = loadPrompts(opts.prompts);
-  return { space, prompts, simulated: !opts.space };
+  const dbPath = checkDbLocation(resolveDbPath(opts.db));
+  return { space, prompts, dbPath, simulated: !opts.space };
 }
 
 async function runSftCommand(opts: SftOptions): Promise<void> {
@@ -79,12 +81,12 @@ async function runSftCommand(opts: SftOptions): Promise<void> {
   const { checkMixtureKeys, loadTemplates, mixtureModels } = await import('../../moa/index.js');
   const { prepareSft, runSft } = await import('../../generate/index.js');
   // Everything is validated before the database is opened: bad input writes and spends nothing.
-  const { space, prompts, simulated } = await loadCommon(opts);
+  const { space, prompts, dbPath, simulated } = await loadCommon(opts);
   const mixture = loadMixture(opts.mixture, space);
   loadTemplates(mixture.prompts);
   checkMixtureKeys(mixture, space);
   const job = prepareSft({ space, mixture, mixtureSource: opts.mixture, prompts, out: opts.out, limit: opts.limit });
-  await execute(opts, { job, simulated, kind: 'sft', space, models: mixtureModels(mixture) }, (ctx) => runSft(job, { space, mixture, ...ctx }));
+  await execute(opts, { job, dbPath, simulated, kind: 'sft', space, models: mixtureModels(mixture) }, (ctx) => runSft(job, { space, mixture, ...ctx }));
 }
 
 async function runDpoCommand(opts: DpoOptions): Promise<void> {
@@ -92,7 +94,7 @@ async function runDpoCommand(opts: DpoOptions): Promise<void> {
   const { checkMixtureKeys, mixtureModels } = await import('../../moa/index.js');
   const { prepareDpo, runDpo } = await import('../../generate/index.js');
   const { resolveJudge, requireRole, rewardModelSettings } = await import('../../eval/judges/index.js');
-  const { space, prompts, simulated } = await loadCommon(opts);
+  const { space, prompts, dbPath, simulated } = await loadCommon(opts);
   requireRole(space, opts.policy, 'policy', '--policy');
   const judgeMixture = opts.judgeMixture !== undefined ? loadMixture(opts.judgeMixture, space, 'judge', '--judge-mixture') : undefined;
   const judge = rewardModelSettings(space, { judgeMixture, criteria: opts.criteria });
@@ -102,7 +104,7 @@ async function runDpoCommand(opts: DpoOptions): Promise<void> {
   const settings = { space, policy: opts.policy, samples: opts.samples, temperature: opts.temperature, judge, minMargin: opts.minMargin };
   const job = prepareDpo({ ...settings, prompts, out: opts.out, limit: opts.limit });
   const models = [opts.policy, ...(resolved.mixture ? mixtureModels(resolved.mixture) : [resolved.model!])];
-  await execute(opts, { job, simulated, kind: 'dpo', space, models }, (ctx) => runDpo(job, { ...settings, ...ctx }));
+  await execute(opts, { job, dbPath, simulated, kind: 'dpo', space, models }, (ctx) => runDpo(job, { ...settings, ...ctx }));
 }
 
 type Runner = (ctx: import('../../generate/index.js').RunContext) => Promise<import('../../generate/index.js').JobResult>;
@@ -110,6 +112,8 @@ type Runner = (ctx: import('../../generate/index.js').RunContext) => Promise<imp
 /** A validated job and what `execute` needs to know about it. */
 interface Execution {
   job: import('../../generate/index.js').PreparedJob;
+  /** The checked `--db` (file path or URL). */
+  dbPath: string;
   simulated: boolean;
   kind: 'sft' | 'dpo';
   space: import('../../config/space.js').SearchSpace;
@@ -122,19 +126,18 @@ interface Execution {
  * Shared by sft and dpo.
  */
 async function execute(opts: CommonOptions, x: Execution, run: Runner): Promise<void> {
-  const { resolveDbPath } = await import('../../paths.js');
   const { checkBatchProviders, openExecutor, withBatching } = await import('../../executor/index.js');
   const { GenerateProgress } = await import('../generate-progress.js');
   const { batchProgress, batchSummary } = await import('../batch-progress.js');
   if (opts.batch) checkBatchProviders(x.space, x.models);
   const { job } = x;
   const err = process.stderr;
+  const view = new GenerateProgress(err, `generate ${x.kind}`);
+  const inner = await openExecutor({ space: x.space, dbPath: x.dbPath, budgetUsd: opts.budget });
+  // Said once the database is open: a PostgreSQL server that refuses us is still one line.
   if (x.simulated) err.write(`moa-search: no --space given: using the simulated world (${x.space.file})\n`);
   if (job.journal.count) err.write(`moa-search: resuming: ${job.journal.count} prompts already done in ${job.journal.path}\n`);
-
-  const view = new GenerateProgress(err, `generate ${x.kind}`);
-  const inner = await openExecutor({ space: x.space, dbPath: resolveDbPath(opts.db), budgetUsd: opts.budget });
-  const batched = opts.batch ? withBatching(inner, { onEvent: batchProgress(err, { beforeLine: () => view.done() }) }) : undefined;
+  const batched = opts.batch ? await withBatching(inner, { onEvent: batchProgress(err, { beforeLine: () => view.done() }) }) : undefined;
   const executor = batched ?? inner;
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);

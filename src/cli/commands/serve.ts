@@ -28,14 +28,15 @@ export function registerServe(program: Command): void {
     .option('--max-concurrency <n>', 'mixture runs at once; more wait in a queue', '8')
     .option('--max-queue <n>', 'requests that may wait for a slot before new ones get 429 (default: 4 × max-concurrency)')
     .option('--no-cache', 'make fresh calls for every request (spend is still recorded)')
-    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'cache database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .action(action((opts: ServeOptions) => runServe(opts)));
 }
 
 async function runServe(opts: ServeOptions): Promise<void> {
   const { basename, extname } = await import('node:path');
-  const { loadSpace, loadMixture, checkDbPath } = await import('../../config/index.js');
+  const { loadSpace, loadMixture } = await import('../../config/index.js');
   const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
+  const { checkDbLocation } = await import('../../executor/db-location.js');
   const { checkMixtureKeys, loadTemplates } = await import('../../moa/index.js');
 
   const int = (flag: string, v: string, min: number, max: number) => {
@@ -73,7 +74,7 @@ async function runServe(opts: ServeOptions): Promise<void> {
     if (seen.has(m.name)) throw new InputError(`two mixtures would be served as "${m.name}": give each a --name`, { field: '--name' });
     seen.add(m.name);
   }
-  const dbPath = checkDbPath(resolveDbPath(opts.db));
+  const dbPath = checkDbLocation(resolveDbPath(opts.db));
   await checkListen(opts.host, port);
 
   const { openExecutor } = await import('../../executor/index.js');

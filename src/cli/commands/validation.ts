@@ -34,7 +34,7 @@ export function registerValidation(program: Command): void {
     .option('--prompts <file>', 'your own prompts, JSONL {id?, prompt, source?, category?}: references come from --baseline-model')
     .option('--baseline-model <id>', 'with --prompts: the model (from --space) whose answers become the references')
     .option('--space <file>', 'with --prompts: search-space file (default: the simulated world)')
-    .option('--db <file>', 'with --prompts: cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'with --prompts: cache database, a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--concurrency <n>', 'with --prompts: references generated at once', numberArg({ integer: true, min: 1, max: 256 }), 4)
     .option('--budget <usd>', 'with --prompts: refuse uncached calls past this many USD', numberArg({ min: 0 }))
     .option('--out <file>', 'where to write the set (the manifest goes beside it as <name>.manifest.json)')
@@ -92,15 +92,16 @@ async function runBuild(opts: BuildOptions): Promise<void> {
     if (!opts.baselineModel) throw new InputError('--prompts needs --baseline-model <id> to write the references', { field: '--baseline-model' });
     if (!out) throw new InputError('give --out <file.jsonl>', { field: '--out' });
     checkOut(out);
-    const { loadSpace, singleModelMixture, checkRole, checkDbPath } = await import('../../config/index.js');
+    const { loadSpace, singleModelMixture, checkRole } = await import('../../config/index.js');
     const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
+    const { checkDbLocation } = await import('../../executor/db-location.js');
     const { checkMixtureKeys } = await import('../../moa/index.js');
     const space = loadSpace(opts.space ?? SIM_SPACE_FILE);
     ev.checkBaselineModel(space, opts.baselineModel);
     checkRole(space, opts.baselineModel, 'single', { field: '--baseline-model' });
     checkMixtureKeys(singleModelMixture(opts.baselineModel), space);
     ev.loadPromptsFile(opts.prompts); // validated before the database is opened
-    const dbPath = checkDbPath(resolveDbPath(opts.db));
+    const dbPath = checkDbLocation(resolveDbPath(opts.db));
     const { openExecutor } = await import('../../executor/index.js');
     const executor = await openExecutor({ space, dbPath, budgetUsd: opts.budget });
     if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${space.file})\n`);

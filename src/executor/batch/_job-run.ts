@@ -91,7 +91,7 @@ export class JobRun {
     } catch (e) {
       // Closing leaves the job to a later run; anything else unexpected fails the waiters with the cause.
       this.failed = !this.ctx.signal.aborted;
-      this.finish(() => ({ error: this.ctx.signal.aborted ? new Error('executor closed while a batch job was pending') : e }));
+      await this.finish(() => ({ error: this.ctx.signal.aborted ? new Error('executor closed while a batch job was pending') : e }));
     } finally {
       this.ctx.busy(-1);
     }
@@ -116,7 +116,7 @@ export class JobRun {
       await ctx.store.abandon(id, `not submitted: ${msg}`);
       if (e instanceof BatchApiError && !e.retryable) ctx.markUnavailable(this.row.provider, msg);
       ctx.emit({ type: 'submit-failed', provider: this.row.provider, model: this.row.model, requests: items.length, message: msg });
-      this.finish(() => ({ fallback: `not submitted: ${msg}` }));
+      await this.finish(() => ({ fallback: `not submitted: ${msg}` }));
       return undefined;
     }
     this.jobId = remote.id;
@@ -149,7 +149,7 @@ export class JobRun {
       const found = row.inputFileId ? await this.client.findByInputFile(row.inputFileId, since, { signal: ctx.signal }).catch(() => undefined) : undefined;
       if (!found) {
         await ctx.store.abandon(row.id!, 'never created: the run that uploaded it stopped first');
-        this.finish(() => 'replace');
+        await this.finish(() => 'replace');
         return false;
       }
       await ctx.store.submitted(row.id!, found.id, found.status);
@@ -203,7 +203,7 @@ export class JobRun {
 
   private async lost(why: string): Promise<undefined> {
     await this.ctx.store.abandon(this.row.id!, why);
-    this.finish(() => ({ fallback: `job lost: ${why}` }));
+    await this.finish(() => ({ fallback: `job lost: ${why}` }));
     return undefined;
   }
 
@@ -225,24 +225,35 @@ export class JobRun {
     const items = await ctx.store.items(this.row.id!);
     const { good, failed, malformed } = this.sortLines(remote, items, files);
     const gens = good.map(({ item, response }) => this.generation(item, response));
-    const claimed = await ctx.store.complete(this.row.id!, { remoteStatus: remote.status, results: gens.length, fallback: failed.size, malformed }, () => {
-      for (const g of gens) ctx.inner.cache.put(g);
+    const accountOf = new Map(items.map((i) => [i.key, i.account]));
+    // The process that stores a job's results books their cost, once: results, bookings and the done mark commit
+    // together. Keys in order, so two processes storing overlapping jobs at once take the cache's row locks alike.
+    gens.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const booked = gens.map((g) => {
+      const p = this.entries.get(g.key);
+      return { ...(p?.reservation ? { reservation: p.reservation } : {}), account: p?.account ?? accountOf.get(g.key)!, usd: g.costUsd };
+    });
+    let counted = () => {};
+    const claimed = await ctx.store.complete(this.row.id!, { remoteStatus: remote.status, results: gens.length, fallback: failed.size, malformed }, async (tx) => {
+      for (const g of gens) await ctx.inner.cache.put(g, tx);
+      counted = await ctx.inner.settleIn(tx, booked);
     });
     const byKey = new Map(gens.map((g) => [g.key, g]));
     if (claimed) {
-      // The process that stores a job's results books their cost, once.
-      for (const [i, g] of gens.entries()) {
+      counted();
+      for (const g of gens) {
         const p = this.entries.get(g.key);
-        ctx.inner.settle(p?.reservation, p?.account ?? good[i]!.item.account, g.costUsd);
         if (p) p.reservation = undefined;
       }
       ctx.stats.results += gens.length;
     }
-    const outcome = this.finish((p) => {
+    // Another process finished the job first and stored the same results: they are read back from the cache.
+    const stored = new Set<string>();
+    if (!claimed) for (const p of this.entries.values()) if (byKey.has(p.key) && (await ctx.inner.cache.get(p.key))) stored.add(p.key);
+    const outcome = await this.finish((p) => {
       const g = byKey.get(p.key);
       if (g && claimed) return { result: { ...g, cached: false } };
-      // Another process finished the job first and stored the same results.
-      if (g) return ctx.inner.cache.get(p.key) ? { result: { ...g, cached: true }, shared: true } : { fallback: 'missing: stored by another process, then gone' };
+      if (g) return stored.has(p.key) ? { result: { ...g, cached: true }, shared: true } : { fallback: 'missing: stored by another process, then gone' };
       return { fallback: failed.get(p.key) ?? `missing from the output of a ${remote.status} job` };
     });
     ctx.emit({ type: 'done', job: remote.id, status: remote.status, results: gens.length, fallback: outcome.fallback, malformed });
@@ -309,17 +320,20 @@ export class JobRun {
   }
 
   /**
-   * Settle every entry in one synchronous step (so a new arrival either joins before or routes again after),
-   * releasing holds not booked. `'replace'` sends an entry back through routing.
+   * Release the holds not booked, then settle every entry in one synchronous step. `finished` is set first, so a
+   * new arrival meanwhile routes again instead of joining. `'replace'` sends an entry back through routing.
    */
-  private finish(decide: (p: Pending) => Outcome | 'replace'): { fallback: number } {
+  private async finish(decide: (p: Pending) => Outcome | 'replace'): Promise<{ fallback: number }> {
     const { ctx } = this;
     this.finished = true;
+    const entries = [...this.entries.values()];
+    const holds = entries.map((p) => p.reservation).filter((r) => r !== undefined);
+    for (const p of entries) p.reservation = undefined;
+    // A hold that cannot be dropped now expires (booked at its worst case, as a dead owner's): the waiters go on.
+    if (holds.length) await ctx.inner.release(holds).catch(() => {});
     let fallback = 0;
     const reasons: Record<string, number> = {};
-    for (const p of this.entries.values()) {
-      if (p.reservation) ctx.inner.release(p.reservation);
-      p.reservation = undefined;
+    for (const p of entries) {
       const o = decide(p);
       if (o === 'replace') {
         ctx.replace(p);

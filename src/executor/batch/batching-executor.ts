@@ -20,19 +20,19 @@ export interface BatchingExecutor extends Executor {
 }
 
 /**
- * Put a batch stage in front of a caching executor. Cache hits answer at once; every other request to a
+ * Put a batch stage in front of a caching executor (its job tables are created in the executor's storage, SQLite
+ * or PostgreSQL, first). Cache hits answer at once; every other request to a
  * provider with `batch` waits in a queue, and when every call in progress is waiting on the batch stage
  * (quiescence: the engine and the evaluator cannot go further without these answers), the queue goes out
  * as jobs, one per provider and model. So a MoA evaluation runs layer by layer with no batch-specific code:
  * all prompts' proposers, then all aggregations, then all judge calls. Results land in the same cache
  * under the same keys as online calls. Requests to other providers, and `noCache` calls, go online.
  */
-export function withBatching(inner: CachingExecutor, opts: BatchingOptions = {}): BatchingExecutor {
-  return new BatchingExecutorImpl(inner, opts);
+export async function withBatching(inner: CachingExecutor, opts: BatchingOptions = {}): Promise<BatchingExecutor> {
+  return new BatchingExecutorImpl(inner, await BatchJobStore.open(inner.storage), opts);
 }
 
 class BatchingExecutorImpl implements BatchingExecutor {
-  readonly jobs: BatchJobStore;
   private readonly stats: BatchStats = { stages: 0, jobsSubmitted: 0, jobsAttached: 0, requestsSubmitted: 0, results: 0, fallback: 0, fallbackReasons: {}, malformedLines: 0 };
   private readonly pending = new Map<string, Pending>();
   private readonly queue = new Set<Pending>();
@@ -55,9 +55,9 @@ class BatchingExecutorImpl implements BatchingExecutor {
 
   constructor(
     readonly inner: CachingExecutor,
+    readonly jobs: BatchJobStore,
     private readonly opts: BatchingOptions,
   ) {
-    this.jobs = new BatchJobStore(inner.db);
     // Every poll and request of every job listens on it.
     setMaxListeners(0, this.closing.signal);
     this.ctx = {
@@ -66,7 +66,7 @@ class BatchingExecutorImpl implements BatchingExecutor {
       stats: this.stats,
       signal: this.closing.signal,
       emit: (e: BatchEvent) => this.opts.onEvent?.(e),
-      replace: (p) => this.replace(p),
+      replace: (p) => this.place(p),
       forget: (p) => {
         if (this.pending.get(p.key) === p) this.pending.delete(p.key);
       },
@@ -117,8 +117,7 @@ class BatchingExecutorImpl implements BatchingExecutor {
     let p = this.pending.get(key);
     const leader = !p;
     if (!p) {
-      const hit = this.inner.lookup(key);
-      if (hit) return this.deliver(hit, opts);
+      // Registered before the cache is read (an await), so concurrent callers of the same key join this one.
       p = newPending({ key, req: r, provider: batch.provider, account: opts.account ?? 'mixture', purpose: opts.purpose });
       this.pending.set(key, p);
       this.place(p);
@@ -166,18 +165,23 @@ class BatchingExecutorImpl implements BatchingExecutor {
     p.settle({ error: new DOMException('The operation was aborted.', 'AbortError') });
   }
 
-  /** Join an earlier run's unfinished job holding this request, or queue it. */
+  /** Route a request: the cache (another job may have stored it), then an unfinished job holding it, else the queue. */
   private place(p: Pending): void {
     p.state = 'placing';
     this.placing++;
-    void this.jobs
-      .activeFor(p.key)
-      .then((row) => (row ? this.attach(row, p) : this.enqueue(p)))
+    void this.locate(p)
       .catch((e) => this.settle(p, { error: e }))
       .finally(() => {
         this.placing--;
         this.poke();
       });
+  }
+
+  private async locate(p: Pending): Promise<void> {
+    const hit = await this.inner.lookup(p.key);
+    if (hit) return this.settle(p, { result: hit });
+    const row = await this.jobs.activeFor(p.key);
+    return row ? this.attach(row, p) : this.enqueue(p);
   }
 
   private enqueue(p: Pending): void {
@@ -193,7 +197,7 @@ class BatchingExecutorImpl implements BatchingExecutor {
     let run = this.attached.get(row.id);
     // A run that failed leaves its row unfinished: answer online rather than attach to it again and again.
     if (run?.failed) return this.fallback(p, `job lost: following job ${row.jobId ?? row.id} failed earlier in this run`);
-    if (run?.finished) return this.replace(p);
+    if (run?.finished) return this.place(p);
     p.state = 'in-job';
     if (run) return void run.entries.set(p.key, p);
     const m = findModel(this.inner.space, row.model);
@@ -203,13 +207,6 @@ class BatchingExecutorImpl implements BatchingExecutor {
     run.entries.set(p.key, p);
     this.attached.set(row.id, run);
     this.track(run.resume());
-  }
-
-  /** Route again: the cache first (another job may have stored it), then the database and the queue. */
-  private replace(p: Pending): void {
-    const hit = this.inner.lookup(p.key);
-    if (hit) return this.settle(p, { result: hit });
-    this.place(p);
   }
 
   /** Answer a request online instead, said and counted like a job's fallbacks. */
@@ -250,19 +247,34 @@ class BatchingExecutorImpl implements BatchingExecutor {
     let pollMs = 0;
     if (this.tasks.size) for (const p of this.queue) pollMs = Math.max(pollMs, this.inner.space.providers[p.provider]!.batch!.pollSeconds * 1000);
     const wait = this.queueSince + pollMs - Date.now();
-    if (wait <= 0) return this.flush();
+    if (wait <= 0) return this.track(this.flush());
     this.linger ??= setTimeout(() => {
       this.linger = undefined;
       this.poke();
     }, wait + 5);
   }
 
-  /** Send the queue: one job per provider and model (split at maxRequests and MAX_JOB_BYTES), budget held first. */
-  private flush(): void {
+  /**
+   * Send the queue: one job per provider and model (split at maxRequests and MAX_JOB_BYTES), budget held first.
+   * It counts as work while it reserves, so requests it releases (refused by the budget) form the next stage.
+   */
+  private async flush(): Promise<void> {
     if (this.linger) clearTimeout(this.linger);
     this.linger = undefined;
     const entries = [...this.queue];
     this.queue.clear();
+    this.ctx.busy(1);
+    try {
+      await this.submitStage(entries);
+    } catch (e) {
+      // Unexpected (the database went away, say): whoever still waits gets the cause; holds go when the ledger closes.
+      for (const p of entries) this.settle(p, { error: e });
+    } finally {
+      this.ctx.busy(-1);
+    }
+  }
+
+  private async submitStage(entries: Pending[]): Promise<void> {
     const stage = ++this.stats.stages;
     const groups = new Map<string, Pending[]>();
     const purposes: Record<string, number> = {};
@@ -277,21 +289,27 @@ class BatchingExecutorImpl implements BatchingExecutor {
     const runs: Array<{ run: JobRun; lines: string[] }> = [];
     for (const group of groups.values()) {
       try {
-        runs.push(...this.jobsOf(group));
+        runs.push(...(await this.jobsOf(group)));
       } catch (e) {
         // A provider that cannot be reached at all (its key is missing, say): its requests fail, the others go on.
+        await this.inner.release(group.map((p) => p.reservation)).catch(() => {});
         for (const p of group) {
-          this.inner.release(p.reservation);
           p.reservation = undefined;
           this.settle(p, { error: e });
         }
       }
     }
+    if (this.closed) {
+      // Closed while holding budget: nothing goes out; a later run sends these requests again.
+      await this.inner.release(runs.flatMap(({ run }) => [...run.entries.values()].map((p) => p.reservation))).catch(() => {});
+      for (const { run } of runs) for (const p of run.entries.values()) this.settle(p, { error: new Error('executor closed') });
+      return;
+    }
     this.opts.onEvent?.({ type: 'stage', stage, requests: runs.reduce((a, r) => a + r.lines.length, 0), jobs: runs.length, purposes });
     for (const { run, lines } of runs) this.track(run.submit(lines, stage));
   }
 
-  private jobsOf(group: Pending[]): Array<{ run: JobRun; lines: string[] }> {
+  private async jobsOf(group: Pending[]): Promise<Array<{ run: JobRun; lines: string[] }>> {
     const { provider, req } = group[0]!;
     const spec = this.inner.space.providers[provider]!.batch!;
     const client = this.inner.batchClient(provider);
@@ -300,7 +318,13 @@ class BatchingExecutorImpl implements BatchingExecutor {
       const run = new JobRun(this.ctx, { provider, model: req.model, discount: spec.discount }, client, spec);
       const lines: string[] = [];
       for (const { p, line } of chunk) {
-        if (!this.reserve(p, spec)) continue;
+        // Callers who all gave up while the stage was being reserved leave nothing to send (and no hold).
+        if (abandoned(p) || !(await this.reserve(p, spec))) continue;
+        if (abandoned(p)) {
+          await this.inner.release([p.reservation]);
+          p.reservation = undefined;
+          continue;
+        }
         p.state = 'in-job';
         run.entries.set(p.key, p);
         lines.push(line);
@@ -311,9 +335,9 @@ class BatchingExecutorImpl implements BatchingExecutor {
   }
 
   /** Hold the discounted worst case of a request before its job is submitted; a request that does not fit fails alone. */
-  private reserve(p: Pending, spec: BatchSpec): boolean {
+  private async reserve(p: Pending, spec: BatchSpec): Promise<boolean> {
     try {
-      p.reservation = this.inner.reserve(p.req.model, this.inner.worstCaseUsd(p.req) * spec.discount);
+      p.reservation = await this.inner.reserve(p.req.model, this.inner.worstCaseUsd(p.req) * spec.discount);
       return true;
     } catch (e) {
       if (!(e instanceof BudgetExceeded)) throw e;
@@ -347,9 +371,15 @@ class BatchingExecutorImpl implements BatchingExecutor {
     if (this.linger) clearTimeout(this.linger);
     for (const p of [...this.queue]) this.settle(p, { error: new Error('executor closed') });
     this.queue.clear();
-    await Promise.allSettled([...this.tasks]);
+    // A stage being reserved may still start runs: wait until nothing is left.
+    while (this.tasks.size) await Promise.allSettled([...this.tasks]);
     await this.inner.close();
   }
+}
+
+/** Settled while queued: every caller aborted. (A function, so that the state is read again after an await.) */
+function abandoned(p: Pending): boolean {
+  return p.state === 'settled';
 }
 
 /** A progress label: what the calls are for (and for whom, when it is not the mixture itself). */
