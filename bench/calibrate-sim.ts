@@ -1,5 +1,7 @@
 // Fits the simulated world's profiles to the MoA papers and the leaderboards, using the analytic ground truth.
 //   npx tsx bench/calibrate-sim.ts          (a few minutes; writes src/sim/_fitted.ts)
+//   npx tsx bench/calibrate-sim.ts --only sim-llama-3.1-405b-instruct[,…]
+//                                           (stage 1 for these models only; every other fitted value is kept)
 //   env: CALIBRATE_START='[…]' CALIBRATE_ROUNDS=2 CALIBRATE_ITERS=200
 // Stage 1: each model's knowledge per prompt kind, by bisection, to its published single-model win rate
 //          (a single model's score depends on nothing else).
@@ -14,8 +16,9 @@ import type { ValidationItem } from '../src/eval/types.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { createTruthOracle } from '../src/sim/truth.js';
 import { PROFILES, type SimProfile } from '../src/sim/_profiles.js';
-import { SIX, SIX_MORE } from '../src/sim/sim-files.js';
-import { calibrationReport, MOA_TARGETS, SINGLE_TARGETS, SIX_IDS, SIX_Q110_SOFT_TARGET, WIZ } from '../src/sim/calibration.js';
+import { FITTED } from '../src/sim/_fitted.js';
+import { RELEASE_MODEL, SIX, SIX_MORE } from '../src/sim/sim-files.js';
+import { calibrationReport, MOA_TARGETS, RELEASE_TARGETS, SINGLE_TARGETS, SIX_IDS, SIX_Q110_SOFT_TARGET, WIZ } from '../src/sim/calibration.js';
 
 type NM = (f: (x: number[]) => number, x0: number[], p?: { maxIterations?: number; minErrorDelta?: number }) => { x: number[]; fx: number };
 const { nelderMead } = (globalThis as unknown as { fmin: { nelderMead: NM } }).fmin;
@@ -24,11 +27,15 @@ const { nelderMead } = (globalThis as unknown as { fmin: { nelderMead: NM } }).f
 (globalThis as unknown as { i: number }).i = 0;
 
 const space = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces/sim-12.yaml'));
+const releaseSpace = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces/sim-release.yaml'));
+const FITTED_FILE = resolve(PACKAGE_ROOT, 'src/sim/_fitted.ts');
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean)) : undefined;
 const items: ValidationItem[] = readFileSync(resolve(PACKAGE_ROOT, 'validation-sets/sim-100.jsonl'), 'utf8')
   .trim()
   .split('\n')
   .map((l) => JSON.parse(l));
-const profileName = (id: string) => findModel(space, id)!.upstream!;
+const profileName = (id: string, sp = space) => findModel(sp, id)!.upstream!;
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
 const logit = (p: number) => Math.log(p / (1 - p));
 
@@ -44,15 +51,14 @@ function profilesWith(over: Over): Map<string, SimProfile> {
 }
 
 // ---- stage 1 ------------------------------------------------------------------------------------------
-const t0 = performance.now();
-const skills: Record<string, { alpaca: number; arena: number }> = {};
-for (const [id, target] of Object.entries(SINGLE_TARGETS)) {
-  const name = profileName(id);
+/** Knowledge per prompt kind, by bisection to the published single-model win rates. */
+function fitSkill(sp: typeof space, id: string, target: { alpaca_eval: number; arena_hard: number }): { alpaca: number; arena: number } {
+  const name = profileName(id, sp);
   const s = { ...PROFILES.get(name)!.skill };
   for (const [kind, source] of [['alpaca', 'alpaca_eval'], ['arena', 'arena_hard']] as const) {
     const sub = items.filter((i) => i.source === source);
     const scoreAt = (v: number) => {
-      const oracle = createTruthOracle({ space, items: sub, profiles: profilesWith({ [name]: { skill: { ...s, [kind]: v } } }) });
+      const oracle = createTruthOracle({ space: sp, items: sub, profiles: profilesWith({ [name]: { skill: { ...s, [kind]: v } } }) });
       return oracle(singleModelMixture(id)).score;
     };
     let lo = -6;
@@ -65,13 +71,47 @@ for (const [id, target] of Object.entries(SINGLE_TARGETS)) {
     // The score is a step function of skill (knowledge is a thresholded latent): take the closer side.
     s[kind] = Math.abs(scoreAt(lo) - target[source]) < Math.abs(scoreAt(hi) - target[source]) ? lo : hi;
   }
-  skills[name] = s;
+  return s;
+}
+
+const t0 = performance.now();
+const skills: Record<string, { alpaca: number; arena: number }> = {};
+const jobs: Array<[typeof space, string, { alpaca_eval: number; arena_hard: number }]> = [
+  ...Object.entries(SINGLE_TARGETS).map(([id, t]): [typeof space, string, typeof t] => [space, id, t]),
+  ...Object.entries(RELEASE_TARGETS).map(([id, t]): [typeof space, string, typeof t] => [releaseSpace, id, t]),
+];
+for (const [sp, id, target] of jobs) {
+  if (only && !only.has(profileName(id, sp))) continue;
+  skills[profileName(id, sp)] = fitSkill(sp, id, target);
 }
 console.log(`stage 1: ${Object.keys(skills).length} models' skills in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
+const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
+type FittedEntry = (typeof FITTED)[string];
+/** The fitted file, one line per model, in the order given; the stage-2 summary goes in its header. */
+function writeFitted(entries: Array<[string, FittedEntry]>, stage2Summary: string): void {
+  const lines = entries.map(([name, o]) => {
+    const agg = Object.fromEntries(Object.entries(o.agg ?? {}).map(([k, v]) => [k, round4(v as number)]));
+    const aggText = o.agg ? `, agg: ${JSON.stringify(agg).replace(/"/g, '').replace(/,/g, ', ').replace(/:/g, ': ')}` : '';
+    return `  '${name}': { skill: { alpaca: ${round4(o.skill!.alpaca!)}, arena: ${round4(o.skill!.arena!)} }${aggText} },`;
+  });
+  const file = `// Written by bench/calibrate-sim.ts; do not edit by hand (re-run the script instead).
+// Stage 2 parameters: ${stage2Summary}
+import type { SimProfile } from './_profiles.js';
+
+type Fitted = Partial<Pick<SimProfile, 'misProne' | 'recall'>> & { skill?: Partial<SimProfile['skill']>; agg?: Partial<SimProfile['agg']> };
+
+export const FITTED: Record<string, Fitted> = {
+${lines.join('\n')}
+};
+`;
+  writeFileSync(FITTED_FILE, file);
+  console.log('wrote src/sim/_fitted.ts');
+}
+
 // ---- stage 2 ------------------------------------------------------------------------------------------
-const AGG_MODELS = SIX_IDS.map(profileName);
-const OPEN_MODELS = new Set([...SIX, ...SIX_MORE]);
+const AGG_MODELS = SIX_IDS.map((id) => profileName(id));
+const OPEN_MODELS = new Set([...SIX, ...SIX_MORE, RELEASE_MODEL]);
 /** Attention capacity (references read fully) and its decay exponent: fixed by design, see docs/sim-world.md. */
 const CAP = 6.5;
 const DILUTION = 2;
@@ -131,6 +171,18 @@ function loss(x: number[], verbose = false): number {
   return e + 10 * shape;
 }
 
+if (only) {
+  // Only these models: their knowledge, and (open models) the shared aggregation rates of the last fit with no
+  // per-model offset. Every other entry, and the stage-2 summary, stay as they are.
+  const summary = /^\/\/ Stage 2 parameters: (.*)$/m.exec(readFileSync(FITTED_FILE, 'utf8'))![1]!;
+  const shared = aggOver(toX(Object.values(JSON.parse(summary) as Record<string, number>)));
+  const fitted = (name: string): FittedEntry => ({ skill: skills[name], ...(shared[name]?.agg ? { agg: shared[name]!.agg } : {}) });
+  const entries = Object.entries(FITTED).map(([name, o]): [string, FittedEntry] => [name, skills[name] ? fitted(name) : o]);
+  for (const name of Object.keys(skills)) if (!FITTED[name]) entries.push([name, fitted(name)]);
+  writeFitted(entries, summary);
+  process.exit(0);
+}
+
 // Start: CALIBRATE_START (a JSON array in the order of BOXES), else the last fit (from a cold start such as
 // [0.25, 0.6, 0.25, 0.85, 0.3, 0, -1, 0, -0.2, -0.3] two rounds of 200 iterations reach the same loss, ≈ 4).
 const LAST_FIT = [0.2283, 0.8331, 0.1979, 0.8212, -0.1128, 0.0332, -0.9041, -0.0127, -0.1467, -0.1912];
@@ -147,21 +199,7 @@ loss(best.x, true);
 
 // ---- write ----------------------------------------------------------------------------------------------
 const over = aggOver(best.x);
-const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
-const lines = Object.entries(over).map(([name, o]) => {
-  const agg = Object.fromEntries(Object.entries(o.agg ?? {}).map(([k, v]) => [k, round4(v as number)]));
-  const aggText = o.agg ? `, agg: ${JSON.stringify(agg).replace(/"/g, '').replace(/,/g, ', ').replace(/:/g, ': ')}` : '';
-  return `  '${name}': { skill: { alpaca: ${round4(o.skill!.alpaca)}, arena: ${round4(o.skill!.arena)} }${aggText} },`;
-});
-const file = `// Written by bench/calibrate-sim.ts; do not edit by hand (re-run the script instead).
-// Stage 2 parameters: ${JSON.stringify(Object.fromEntries(BOXES.map(([n], k) => [n, round4(fromX(best.x)[k]!)])))}
-import type { SimProfile } from './_profiles.js';
-
-type Fitted = Partial<Pick<SimProfile, 'misProne' | 'recall'>> & { skill?: Partial<SimProfile['skill']>; agg?: Partial<SimProfile['agg']> };
-
-export const FITTED: Record<string, Fitted> = {
-${lines.join('\n')}
-};
-`;
-writeFileSync(resolve(PACKAGE_ROOT, 'src/sim/_fitted.ts'), file);
-console.log('wrote src/sim/_fitted.ts');
+writeFitted(
+  Object.entries(over).map(([name, o]) => [name, o]),
+  JSON.stringify(Object.fromEntries(BOXES.map(([n], k) => [n, round4(fromX(best.x)[k]!)]))),
+);

@@ -19,7 +19,7 @@ import { openDatabase, openExecutor } from '../src/executor/index.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { createSimProvider, createTruthOracle, type TruthOracle } from '../src/sim/index.js';
 import type { ChatProvider, ProviderRequest, ProviderResponse } from '../src/providers/types.js';
-import { chooseBest } from '../src/search/answer.js';
+import { bestTrial } from '../src/search/answer.js';
 import { enumeratePoints, type StrategyName } from '../src/search/strategies/index.js';
 import { boxSize, searchDims, toMixture, type Point, type SearchDims } from '../src/search/encoding.js';
 import { runSearch } from '../src/search/run-search.js';
@@ -169,16 +169,16 @@ async function benchSpace(file: string, items: ValidationItem[], sim: ChatProvid
   // The optimum: starts for local search include every strategy's answers.
   for (const runs of Object.values(runsByStrategy))
     for (const trials of runs) {
-      const a = chooseBest(trials, dims, 0);
-      if (a) found.push(...[a.trial].map((t) => pointOf(dims, t)));
+      const a = bestTrial(trials);
+      if (a) found.push(...[a].map((t) => pointOf(dims, t)));
     }
   const opt = boxOptimum(dims, truthPoint, found);
   for (const [strategy, runs] of Object.entries(runsByStrategy)) {
     runs.forEach((trials, seed) => {
       for (const k of CHECKPOINTS) {
         const prefix = trials.slice(0, k);
-        const a = chooseBest(prefix, dims, seed)!;
-        const returned = parseMixtureObject(a.trial.mixture, space);
+        const a = bestTrial(prefix)!;
+        const returned = parseMixtureObject(a.mixture, space);
         cells[strategy]![k]!.regret.push(opt.score - truthOf(returned));
         cells[strategy]![k]!.dollars.push(prefix.at(-1)?.spentCumulative ?? 0);
       }

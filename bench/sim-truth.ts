@@ -5,11 +5,12 @@
 // Prints a Markdown block for docs/sim-world.md.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadSpace, mixtureName, uniformMixture, type ModelCounts } from '../src/config/index.js';
+import { loadSpace, mixtureName, singleModelMixture, type ModelCounts } from '../src/config/index.js';
 import type { ValidationItem } from '../src/eval/types.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { createSimProvider, createTruthOracle } from '../src/sim/index.js';
-import { calibrationReport, MOA_TARGETS, N_VALUES, SINGLE_TARGETS, SIX_IDS, Q110, LLAMA, WIZ, Q72 } from '../src/sim/calibration.js';
+import { rankAllMixtures, rankOf, type ScoredMixture } from '../src/sim/truth-landscape.js';
+import { calibrationReport, MOA_TARGETS, N_VALUES, RELEASE_TARGETS, SINGLE_TARGETS, SIX_IDS, Q110, LLAMA, WIZ, Q72 } from '../src/sim/calibration.js';
 
 const space = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces/sim.yaml'));
 const items: ValidationItem[] = readFileSync(resolve(PACKAGE_ROOT, 'validation-sets/sim-100.jsonl'), 'utf8')
@@ -19,30 +20,23 @@ const items: ValidationItem[] = readFileSync(resolve(PACKAGE_ROOT, 'validation-s
 
 // ---- exhaustive ground truth ---------------------------------------------------------------------------
 const t0 = performance.now();
-const oracle = createTruthOracle({ space, items });
-const all: Array<{ counts: ModelCounts; score: number; bySource: Record<string, number> }> = [];
-for (let code = 1; code < 4 ** 6; code++) {
-  const counts: ModelCounts = {};
-  let c = code;
-  for (const id of SIX_IDS) {
-    const n = c % 4;
-    c = Math.floor(c / 4);
-    if (n) counts[id] = n;
-  }
-  const r = oracle(uniformMixture(counts, Q110, 2));
-  all.push({ counts, score: r.score, bySource: r.bySource });
-}
+const all = rankAllMixtures(space, items);
 const exhaustiveMs = performance.now() - t0;
-all.sort((a, b) => b.score - a.score);
-const rankOf = (counts: ModelCounts) => {
-  const key = JSON.stringify(Object.entries(counts).sort());
-  return all.findIndex((x) => JSON.stringify(Object.entries(x.counts).sort()) === key) + 1;
-};
-const name = (counts: ModelCounts) => mixtureName(uniformMixture(counts, Q110, 2), space);
+const name = (x: ScoredMixture) => mixtureName(x.mixture, space);
 const paper = { [LLAMA]: 3, [WIZ]: 1, [Q110]: 1, [Q72]: 1 };
 const sixOnce = Object.fromEntries(SIX_IDS.map((id) => [id, 1]));
 const allMax = Object.fromEntries(SIX_IDS.map((id) => [id, 3]));
-const find = (counts: ModelCounts) => all[rankOf(counts) - 1]!;
+const find = (counts: ModelCounts) => all[rankOf(all, counts, Q110) - 1]!;
+
+// ---- the release: sim.yaml + Llama 3.1 405B (proposer and aggregator) ---------------------------------------
+const release = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces/sim-release.yaml'));
+const t2 = performance.now();
+const releaseAll = rankAllMixtures(release, items);
+const releaseMs = performance.now() - t2;
+const releaseName = (x: ScoredMixture) => mixtureName(x.mixture, release);
+const oldBest = all[0]!;
+const oldRank = rankOf(releaseAll, oldBest.counts, oldBest.aggregator);
+const bestUnder = (agg: string) => releaseAll.find((x) => x.aggregator === agg)!;
 
 // ---- provider throughput ---------------------------------------------------------------------------------
 const p = createSimProvider({});
@@ -71,6 +65,10 @@ const calLines = [
   '| model / mixture | AlpacaEval target | achieved | Arena-Hard target | achieved |',
   '|---|---:|---:|---:|---:|',
   ...Object.entries(SINGLE_TARGETS).map(([id, t]) => `| ${label(id)}${t.estimated ? ' (targets estimated)' : ''} | ${t.alpaca_eval} | ${f1(cal.singles[id]!.alpaca_eval)} | ${t.arena_hard} | ${f1(cal.singles[id]!.arena_hard)} |`),
+  ...Object.entries(RELEASE_TARGETS).map(([id, t]) => {
+    const r = createTruthOracle({ space: release, items })(singleModelMixture(id)).bySource;
+    return `| ${release.models.find((m) => m.id === id)!.label} (sim-release) | ${t.alpaca_eval} | ${f1(r.alpaca_eval!)} | ${t.arena_hard} | ${f1(r.arena_hard!)} |`;
+  }),
   ...Object.entries(MOA_TARGETS).map(([k, t]) => `| ${k} | ${t.alpaca_eval} | ${f1(cal.moa[k as keyof typeof MOA_TARGETS].alpaca_eval)} | ${t.arena_hard} | ${f1(cal.moa[k as keyof typeof MOA_TARGETS].arena_hard)} |`),
   '',
   '| shape (score = mean of the two win rates, aggregator Q110, 2 layers) | paper | achieved |',
@@ -90,12 +88,23 @@ const lines = [
   '',
   '| rank | mixture | score | AlpacaEval | Arena-Hard |',
   '|---:|---|---:|---:|---:|',
-  ...all.slice(0, 5).map((x, i) => `| ${i + 1} | ${name(x.counts)} | ${f(x.score)} | ${f(x.bySource.alpaca_eval!)} | ${f(x.bySource.arena_hard!)} |`),
+  ...all.slice(0, 5).map((x, i) => `| ${i + 1} | ${name(x)} | ${f(x.score)} | ${f(x.bySource.alpaca_eval!)} | ${f(x.bySource.arena_hard!)} |`),
   ...[['paper-searched', paper], ['six once each', sixOnce], ['all at 3 copies', allMax]].map(([label, c]) => {
     const x = find(c as ModelCounts);
-    return `| ${rankOf(c as ModelCounts)} | ${label}: ${name(x.counts)} | ${f(x.score)} | ${f(x.bySource.alpaca_eval!)} | ${f(x.bySource.arena_hard!)} |`;
+    return `| ${rankOf(all, c as ModelCounts, Q110)} | ${label}: ${name(x)} | ${f(x.score)} | ${f(x.bySource.alpaca_eval!)} | ${f(x.bySource.arena_hard!)} |`;
   }),
-  `| ${all.length} | worst: ${name(all.at(-1)!.counts)} | ${f(all.at(-1)!.score)} | | |`,
+  `| ${all.length} | worst: ${name(all.at(-1)!)} | ${f(all.at(-1)!.score)} | | |`,
+  '',
+  `The release (search-spaces/sim-release.yaml): ${releaseAll.length} mixtures (7 proposers × 0..3 copies × ${release.search.aggregators!.length} aggregators) in **${(releaseMs / 1000).toFixed(2)} s**.`,
+  '',
+  '| rank | mixture | score | AlpacaEval | Arena-Hard |',
+  '|---:|---|---:|---:|---:|',
+  ...releaseAll.slice(0, 5).map((x, i) => `| ${i + 1} | ${releaseName(x)} | ${f(x.score)} | ${f(x.bySource.alpaca_eval!)} | ${f(x.bySource.arena_hard!)} |`),
+  ...release.search.aggregators!.map((agg) => {
+    const x = bestUnder(agg);
+    return `| ${rankOf(releaseAll, x.counts, agg)} | best under ${releaseName(x).split(' → ')[1]}: ${releaseName(x)} | ${f(x.score)} | ${f(x.bySource.alpaca_eval!)} | ${f(x.bySource.arena_hard!)} |`;
+  }),
+  `| ${oldRank} | sim.yaml's optimum: ${releaseName(releaseAll[oldRank - 1]!)} | ${f(oldBest.score)} (${f(oldBest.score - releaseAll[0]!.score)}) | | |`,
   '',
   'In-process provider throughput (one core, sequential awaits):',
   '',

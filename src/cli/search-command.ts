@@ -3,10 +3,14 @@ import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { InputError } from '../config/input-error.js';
+import { checkSearchRoles, judgeModelOf } from '../config/check-roles.js';
+import { checkDbPath, checkOutputDir } from '../config/output-path.js';
+import { resolveJudge } from '../eval/judges/index.js';
+import { reportDirFor } from '../report/report-dir.js';
 import { loadSpace, type SearchSpace } from '../config/space.js';
 import { loadValidationSet } from '../eval/validation-set.js';
 import type { ValidationItem } from '../eval/types.js';
-import { openDatabase, type DB } from '../executor/index.js';
+import { openDatabase, sqliteFileOf, type DB } from '../executor/index.js';
 import { resolveDbPath, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../paths.js';
 import { stratifiedSubset } from '../search/fidelity.js';
 import { searchDims } from '../search/encoding.js';
@@ -14,7 +18,7 @@ import { ProgressView } from './search-progress.js';
 import { runSearch, type SearchOutcome } from '../search/run-search.js';
 import { checkExhaustive, STRATEGY_NAMES, type StrategyName } from '../search/strategies/index.js';
 import { StudyStore } from '../search/study-store.js';
-import type { StudyConfig } from '../search/types.js';
+import type { StudyConfig, StudyRecord } from '../search/types.js';
 
 /** Flags as commander hands them over (already parsed as numbers where declared). */
 export interface SearchFlags {
@@ -57,14 +61,16 @@ interface Prepared {
 }
 
 /**
- * Check a configuration fully (files, judge, strategy limits) before anything is written, and settle which prompts
- * the study uses: a stored subset on resume, `--prompts n`, else all (the strategy chooses fidelity per measurement).
+ * Check a configuration fully (files, judge, roles, strategy limits) before anything is written, and settle which
+ * prompts the study uses: a stored subset on resume, `--prompts n`, else all (the strategy chooses fidelity per
+ * measurement).
  */
 function prepare(config: StudyConfig, studyName: string, promptsFlag?: number): Prepared {
   const space = loadSpace(config.spaceFile);
   let items = loadValidationSet(config.validationFile);
   if (!items.length) throw new InputError('the validation set is empty', { file: config.validationFile });
   if (!space.judge) throw new InputError('no judge: add `judge: { model: <id> }` (or `judge.mixture`) to the search space', { file: space.file, field: 'judge' });
+  checkSearchRoles(space, judgeModelOf(resolveJudge(space)));
   const dims = searchDims(space);
   if (config.strategy === 'exhaustive') checkExhaustive(dims, space.file);
   let promptIds = config.promptIds;
@@ -82,68 +88,158 @@ function prepare(config: StudyConfig, studyName: string, promptsFlag?: number): 
   return { space, items, config: { ...config, layers: dims.layerOptions.length > 1 ? dims.layerOptions : dims.layers, aggregators: dims.aggregators, ...(promptIds ? { promptIds } : {}) }, studyName };
 }
 
-export async function searchCommand(flags: SearchFlags): Promise<void> {
-  // ---- validate everything before the database is opened ----
-  const strategy = (flags.strategy ?? 'bfgs') as StrategyName;
-  if (!STRATEGY_NAMES.includes(strategy)) throw new InputError(`--strategy must be one of ${STRATEGY_NAMES.join(', ')} (got "${flags.strategy}")`, { field: '--strategy' });
+/** The flags alone, before any file is read. */
+function checkFlags(flags: SearchFlags): void {
+  if (flags.strategy !== undefined && !STRATEGY_NAMES.includes(flags.strategy as StrategyName))
+    throw new InputError(`--strategy must be one of ${STRATEGY_NAMES.join(', ')} (got "${flags.strategy}")`, { field: '--strategy' });
   if (flags.budget !== undefined && !(flags.budget > 0)) throw new InputError('--budget must be greater than 0', { field: '--budget' });
   if (flags.study !== undefined && !STUDY_NAME.test(flags.study)) throw new InputError('--study: use letters, digits, ".", "_" or "-" (at most 64)', { field: '--study' });
   if (flags.resume && !flags.study) throw new InputError('--resume needs --study <name>', { field: '--resume' });
   if (!flags.resume && flags.budget === undefined) throw new InputError('--budget <usd> is required (e.g. --budget 1)', { field: '--budget' });
-  const dbPath = resolveDbPath(flags.db);
-  const err = process.stderr;
+  if (flags.out !== undefined && flags.report === false) throw new InputError('names the report folder, but --no-report writes no report: drop one of the two', { field: '--out' });
+}
 
-  let prepared: Prepared;
-  let db: DB;
-  if (flags.resume) {
-    if (!existsSync(dbPath)) throw new InputError(`no database at ${dbPath}: nothing to resume`, { field: '--db' });
-    db = openDatabase(dbPath);
+/**
+ * On --resume the study keeps what defines it. A flag that says otherwise is refused rather than silently
+ * ignored; only the limits (--budget, --max-evals) may change, and the change is said.
+ */
+function checkResumeFlags(flags: SearchFlags, stored: StudyRecord): string[] {
+  const c = stored.config;
+  const refuse = (flag: string, given: unknown, has: unknown) => {
+    throw new InputError(`"${given}" contradicts study "${stored.name}", which has "${has}": drop ${flag} to resume it, or start a new --study`, { field: flag });
+  };
+  if (flags.space !== undefined && resolve(flags.space) !== resolve(c.spaceFile)) refuse('--space', flags.space, c.spaceFile);
+  if (flags.validation !== undefined && resolve(flags.validation) !== resolve(c.validationFile)) refuse('--validation', flags.validation, c.validationFile);
+  if (flags.strategy !== undefined && flags.strategy !== c.strategy) refuse('--strategy', flags.strategy, c.strategy);
+  if (flags.seed !== undefined && flags.seed !== c.seed) refuse('--seed', flags.seed, c.seed);
+  if (flags.innerOptimizer !== undefined && flags.innerOptimizer !== (c.inner ?? 'bfgs')) refuse('--inner-optimizer', flags.innerOptimizer, c.inner ?? 'bfgs');
+  const said: string[] = [];
+  if (flags.budget !== undefined && flags.budget !== c.budget) said.push(`budget: $${flags.budget} (the study had $${c.budget}; it has spent $${stored.spent.toFixed(4)})`);
+  if (flags.maxEvals !== undefined && flags.maxEvals !== c.maxEvals) said.push(`max-evals: ${flags.maxEvals} (the study had ${c.maxEvals ?? 'none'})`);
+  return said;
+}
+
+interface Opened {
+  prepared: Prepared;
+  db: DB;
+  /** Lines to print once everything is known to be good. */
+  notes: string[];
+}
+
+/** Resume: the database and the study must exist; the study's stored configuration is checked against the flags. */
+async function openToResume(flags: SearchFlags, dbPath: string): Promise<Opened> {
+  if (!existsSync(dbPath)) throw new InputError(`no database at ${dbPath}: nothing to resume`, { field: '--db' });
+  const db = openDatabase(dbPath);
+  try {
     const stored = await new StudyStore(db).getStudy(flags.study!);
-    if (!stored) {
-      db.close();
-      throw new InputError(`no study named "${flags.study}" in ${dbPath}`, { field: '--study' });
-    }
-    try {
-      prepared = prepare({ ...stored.config, budget: flags.budget ?? stored.config.budget, maxEvals: flags.maxEvals ?? stored.config.maxEvals }, stored.name);
-      if (flags.prompts !== undefined && flags.prompts !== prepared.items.length) throw new InputError('--prompts cannot change on --resume: a study keeps its prompts', { field: '--prompts' });
-    } catch (e) {
-      db.close();
-      throw e;
-    }
-    if (!(prepared.config.budget > stored.spent) && !flags.json) err.write(`study ${stored.name} already spent $${stored.spent.toFixed(4)} of its $${prepared.config.budget} budget\n`);
-  } else {
-    const simulated = !flags.space;
-    const spaceFile = resolve(flags.space ?? SIM_SPACE_FILE);
-    const validationFile = flags.validation ? resolve(flags.validation) : simulated ? SIM_VALIDATION_FILE : validationFor(loadSpace(spaceFile), undefined);
-    prepared = prepare(
-      { spaceFile, validationFile, strategy, seed: flags.seed ?? 0, ...(flags.innerOptimizer && flags.innerOptimizer !== 'bfgs' ? { inner: flags.innerOptimizer } : {}), budget: flags.budget!, ...(flags.maxEvals !== undefined ? { maxEvals: flags.maxEvals } : {}), layers: 2, aggregators: [], simulated },
-      flags.study ?? generatedStudyName(),
-      flags.prompts,
-    );
-    if (simulated) err.write(`no --space given: searching the simulated world (${SIM_SPACE_FILE}) — no API key needed, no real money spent\n`);
-    db = openDatabase(dbPath);
+    if (!stored) throw new InputError(`no study named "${flags.study}" in ${dbPath}`, { field: '--study' });
+    const notes = checkResumeFlags(flags, stored);
+    const prepared = prepare({ ...stored.config, budget: flags.budget ?? stored.config.budget, maxEvals: flags.maxEvals ?? stored.config.maxEvals }, stored.name);
+    if (flags.prompts !== undefined && flags.prompts !== prepared.items.length) throw new InputError('--prompts cannot change on --resume: a study keeps its prompts', { field: '--prompts' });
+    checkReportDir(flags, dbPath, stored.name);
+    if (!(prepared.config.budget > stored.spent)) notes.push(`study ${stored.name} already spent $${stored.spent.toFixed(4)} of its $${prepared.config.budget} budget`);
+    return { prepared, db, notes };
+  } catch (e) {
+    db.close();
+    throw e;
   }
+}
 
+/** A new study: everything is read and checked before the database is opened (and so perhaps created). */
+async function openNew(flags: SearchFlags, dbPath: string): Promise<Opened> {
+  const notes: string[] = [];
+  const simulated = !flags.space;
+  const spaceFile = resolve(flags.space ?? SIM_SPACE_FILE);
+  const validationFile = flags.validation ? resolve(flags.validation) : simulated ? SIM_VALIDATION_FILE : validationFor(loadSpace(spaceFile), undefined);
+  if (simulated) notes.push(`no --space given: searching the simulated world (${SIM_SPACE_FILE}) — no API key needed, no real money spent`);
+  const prepared = prepare(
+    {
+      spaceFile,
+      validationFile,
+      strategy: flags.strategy ?? 'bfgs',
+      seed: flags.seed ?? 0,
+      ...(flags.innerOptimizer && flags.innerOptimizer !== 'bfgs' ? { inner: flags.innerOptimizer } : {}),
+      budget: flags.budget!,
+      ...(flags.maxEvals !== undefined ? { maxEvals: flags.maxEvals } : {}),
+      layers: 2,
+      aggregators: [],
+      simulated,
+    },
+    flags.study ?? generatedStudyName(),
+    flags.prompts,
+  );
+  checkReportDir(flags, dbPath, prepared.studyName);
+  const db = openDatabase(dbPath);
+  if (await new StudyStore(db).getStudy(prepared.studyName)) {
+    db.close();
+    throw new InputError(`study "${prepared.studyName}" exists already in ${dbPath}: add --resume to continue it, or choose another --study`, { field: '--study' });
+  }
+  return { prepared, db, notes };
+}
+
+/** The report folder (--out, else beside the database) must be writable before a cent is spent. */
+function checkReportDir(flags: SearchFlags, dbPath: string, studyName: string): void {
+  if (flags.report === false) return;
+  if (flags.out !== undefined) {
+    checkOutputDir(flags.out, '--out');
+    return;
+  }
+  try {
+    checkOutputDir(reportDirFor(dbPath, studyName), '--out');
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    throw new InputError(`the default report folder (beside --db): ${e.reason}; give --out <dir> or --no-report`, e.location);
+  }
+}
+
+const SIGNAL_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * SIGINT and SIGTERM once: stop cleanly (the trial in flight stays RUNNING and is re-run from the cache on
+ * --resume). A second signal: now.
+ */
+function onStopSignals(controller: AbortController, studyName: string, resumeHint: string): { detach(): void; exitCode(): number | undefined } {
+  const err = process.stderr;
+  let received: keyof typeof SIGNAL_CODES | undefined;
+  const handlers = (Object.keys(SIGNAL_CODES) as Array<keyof typeof SIGNAL_CODES>).map((sig) => {
+    const h = () => {
+      if (received) process.exit(SIGNAL_CODES[sig]);
+      received = sig;
+      const [what, again] = sig === 'SIGINT' ? ['interrupted (Ctrl-C)', 'Ctrl-C again'] : ['SIGTERM', 'send it again'];
+      err.write(`\n${what}: stopping study ${studyName} cleanly; resume with: ${resumeHint} (${again} to quit at once)\n`);
+      controller.abort();
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  return {
+    detach: () => handlers.forEach(([sig, h]) => process.off(sig, h)),
+    exitCode: () => (received ? SIGNAL_CODES[received] : undefined),
+  };
+}
+
+export async function searchCommand(flags: SearchFlags): Promise<void> {
+  // ---- validate everything (flags, files, paths, the study) before a line is printed or a cent is spent ----
+  checkFlags(flags);
+  const dbPath = checkDbPath(sqliteFileOf(resolveDbPath(flags.db)));
+  const { prepared, db, notes } = flags.resume ? await openToResume(flags, dbPath) : await openNew(flags, dbPath);
+
+  // ---- then talk ----
+  const err = process.stderr;
   const { space, items, config, studyName } = prepared;
-  err.write(`study: ${studyName}  (resume with: moa-search --study ${studyName} --resume${flags.db ? ` --db ${flags.db}` : ''})\n`);
+  for (const n of notes) err.write(n + '\n');
+  const resumeHint = `moa-search --study ${studyName} --resume${flags.db ? ` --db ${flags.db}` : ''}`;
+  err.write(`study: ${studyName}  (resume with: ${resumeHint})\n`);
   const dims = searchDims(space);
   err.write(
     `${config.strategy} over ${dims.proposers.length} proposers × ${dims.aggregators.length} aggregator${dims.aggregators.length > 1 ? 's' : ''}${dims.layerOptions.length > 1 ? ` × ${dims.layerOptions.length} depths` : ''}, ` +
       `${items.length} prompts, budget $${config.budget}${config.maxEvals ? `, at most ${config.maxEvals} measurements` : ''}\n`,
   );
 
-  // Ctrl-C once: stop cleanly (the trial in flight stays RUNNING and is re-run from the cache on --resume). Twice: now.
   const controller = new AbortController();
   // Every in-flight call listens on this one signal: dozens of listeners are expected, not a leak.
   setMaxListeners(0, controller.signal);
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    err.write('\ninterrupting: stopping cleanly (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const signals = onStopSignals(controller, studyName, resumeHint);
 
   const view = new ProgressView(process.stderr, config.maxEvals);
   let outcome: SearchOutcome;
@@ -163,7 +259,7 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
     db.close();
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    signals.detach();
   }
 
   let reportPath: string | undefined;
@@ -174,7 +270,7 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
 
   if (flags.json) process.stdout.write(JSON.stringify(jsonOf(outcome, reportPath)) + '\n');
   else process.stdout.write(summary(outcome, reportPath));
-  if (outcome.stopped === 'interrupted') process.exitCode = 130;
+  if (outcome.stopped === 'interrupted') process.exitCode = signals.exitCode() ?? 130;
 }
 
 async function writeStudyReport(db: DB, studyName: string, space: SearchSpace, outDir?: string): Promise<string> {
@@ -215,6 +311,9 @@ export function jsonOf(o: SearchOutcome, reportPath?: string) {
   };
 }
 
+// Models without `params` in the space have no TFLOPs estimate: say so rather than print NaN.
+const tflops = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? `${v.toFixed(1)} TFLOPs/query` : 'TFLOPs unknown (a model has no params in the space)');
+
 const pm = (v: number) => (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(1);
 
 function summary(o: SearchOutcome, reportPath?: string): string {
@@ -228,7 +327,7 @@ function summary(o: SearchOutcome, reportPath?: string): string {
     lines.push(`best: ${t.label}`);
     lines.push(`  score ${e.mean.toFixed(1)} [${e.ci[0].toFixed(1)}, ${e.ci[1].toFixed(1)}] (95% interval; model estimate for all ${total} prompts, no selection bias)`);
     lines.push(`  stands on ${e.measurements} measurement${e.measurements === 1 ? '' : 's'} of this mixture on ${e.prompts} of ${total} prompts (measured there: ${t.score!.toFixed(1)}), and ${o.trials.length - 1} other mixtures`);
-    lines.push(`  $${(t.costPerQuery ?? 0).toFixed(5)}/query, ${t.tflopsPerQuery === undefined ? 'TFLOPs unknown (a model has no parameter count)' : `${t.tflopsPerQuery.toFixed(1)} TFLOPs/query`}`);
+    lines.push(`  $${(t.costPerQuery ?? 0).toFixed(5)}/query, ${tflops(t.tflopsPerQuery)}`);
     for (const [what, c] of [['runner-up', b.vsRunnerUp], ['best single model', b.vsBestSingle]] as const) {
       if (c) lines.push(`  vs ${what} (${c.againstLabel}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}]${c.diff.distinguishable ? '' : ' — not distinguishable on this validation set'}`);
     }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { InputError } from './input-error.js';
 import { parseStructuredText, readStructuredFile, validateDoc, type StructuredDoc } from './_load-structured.js';
 import { findModel, modelLabel, type SearchSpace } from './space.js';
+import { checkMixtureRoles, type MixturePurpose } from './check-roles.js';
 
 /** A multiset of models: model id → number of copies (samples 0..n-1 of that model). */
 export type ModelCounts = Record<string, number>;
@@ -100,8 +101,14 @@ function normalize(f: MixtureFile, baseDir: string | undefined, doc: StructuredD
   return m;
 }
 
-/** Check every model exists in the space and counts respect maxCopies. */
-export function checkMixtureAgainstSpace(m: Mixture, space: SearchSpace, file = '<mixture>', lineOf?: (p: Array<string | number>) => number | undefined): void {
+/** Check every model exists in the space, holds a role for its place (see check-roles.ts), and counts respect maxCopies. */
+export function checkMixtureAgainstSpace(
+  m: Mixture,
+  space: SearchSpace,
+  file = '<mixture>',
+  lineOf?: (p: Array<string | number>) => number | undefined,
+  purpose: MixturePurpose = 'answer',
+): void {
   const where = (field: string, path: Array<string | number>) => ({ file, line: lineOf?.(path), field });
   const known = (id: string, field: string, path: Array<string | number>) => {
     if (!findModel(space, id)) throw new InputError(`unknown model "${id}" (not in ${space.file})`, where(field, path));
@@ -116,27 +123,28 @@ export function checkMixtureAgainstSpace(m: Mixture, space: SearchSpace, file = 
       if (n > max) throw new InputError(`${n} copies of "${id}" exceed its maxCopies (${max})`, where(field, ['proposers', id]));
     }
   });
+  checkMixtureRoles(m, space, where, purpose);
 }
 
-function fromDoc(doc: StructuredDoc, space: SearchSpace | undefined, baseDir: string | undefined): Mixture {
+function fromDoc(doc: StructuredDoc, space: SearchSpace | undefined, baseDir: string | undefined, purpose: MixturePurpose): Mixture {
   const f = validateDoc(MixtureFileSchema, doc);
   const m = normalize(f, baseDir, doc);
-  if (space) checkMixtureAgainstSpace(m, space, doc.file, doc.lineOf);
+  if (space) checkMixtureAgainstSpace(m, space, doc.file, doc.lineOf, purpose);
   return m;
 }
 
 /**
- * A mixture from a CLI argument: a file path, or inline JSON (starting with `{`).
+ * A mixture from a CLI argument: a file path, or inline JSON (starting with `{`), which errors name by `flag`.
  * Validated against the space when one is given.
  */
-export function loadMixture(arg: string, space?: SearchSpace): Mixture {
+export function loadMixture(arg: string, space?: SearchSpace, purpose: MixturePurpose = 'answer', flag = '--mixture'): Mixture {
   const trimmed = arg.trim();
-  if (trimmed.startsWith('{')) return fromDoc(parseStructuredText(trimmed, '--mixture'), space, process.cwd());
-  return fromDoc(readStructuredFile(arg, 'mixture'), space, dirname(resolve(arg)));
+  if (trimmed.startsWith('{')) return fromDoc(parseStructuredText(trimmed, flag), space, process.cwd(), purpose);
+  return fromDoc(readStructuredFile(arg, 'mixture'), space, dirname(resolve(arg)), purpose);
 }
 
-export function parseMixtureObject(obj: unknown, space?: SearchSpace, file = '<mixture>'): Mixture {
-  return fromDoc(parseStructuredText(JSON.stringify(obj), file), space, process.cwd());
+export function parseMixtureObject(obj: unknown, space?: SearchSpace, file = '<mixture>', purpose: MixturePurpose = 'answer'): Mixture {
+  return fromDoc(parseStructuredText(JSON.stringify(obj), file), space, process.cwd(), purpose);
 }
 
 /** The mixture-file form (what `best.json` holds, what `ask` and `eval` accept). */

@@ -5,6 +5,18 @@ import { readStructuredFile, validateDoc, parseStructuredText } from './_load-st
 const positive = z.number().positive();
 const nonNegative = z.number().nonnegative();
 
+/** A provider's Batch API (OpenAI / Together protocol: JSONL upload, job, poll, output file). */
+export const BatchSchema = z
+  .object({
+    /** Price factor of a batched request against the online one (0.5 = half price). */
+    discount: z.number().gt(0).max(1).default(0.5),
+    /** Most requests in one job (OpenAI: 50,000); a larger stage is split into several jobs. */
+    maxRequests: z.number().int().positive().default(50_000),
+    /** Seconds between two status polls of a job. */
+    pollSeconds: positive.default(30),
+  })
+  .strict();
+
 export const ProviderSchema = z
   .object({
     /** `openai`: any OpenAI-compatible HTTP endpoint. `sim`: the in-process simulated world. */
@@ -16,7 +28,10 @@ export const ProviderSchema = z
     keyless: z.boolean().optional(),
     maxConcurrency: z.number().int().positive().default(8),
     requestsPerMinute: positive.optional(),
+    /** Longest wait for the response headers. */
     timeoutMs: z.number().int().positive().default(120_000),
+    /** Longest silence while a response body or stream is arriving (default: timeoutMs); a stall is retried. */
+    idleTimeoutMs: z.number().int().positive().optional(),
     maxRetries: z.number().int().nonnegative().default(5),
     /** Send the executor's sample index as the OpenAI `seed` field (makes samples reproducible where supported). */
     sendSeed: z.boolean().default(true),
@@ -24,6 +39,10 @@ export const ProviderSchema = z
     worldSeed: z.number().int().optional(),
     /** Simulated per-call latency in ms (kind: sim only; for throughput tests). */
     latencyMs: nonNegative.optional(),
+    /** The provider's Batch API, when it has one: `--batch` runs send their uncached requests there. */
+    batch: BatchSchema.optional(),
+    /** How long a simulated batch job stays in progress, in ms (kind: sim only). */
+    batchDelayMs: nonNegative.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -48,10 +67,12 @@ export const ModelSchema = z
     label: z.string().min(1).optional(),
     /** USD per 1M tokens. */
     price: z.object({ input: nonNegative, output: nonNegative }).strict(),
-    /** Billions of parameters; active < total for mixture-of-experts models. */
-    params: z.object({ total: positive, active: positive }).strict().optional(),
+    /** Billions of parameters; active < total for mixture-of-experts models. TFLOPs need `active`: a count
+     * imported from a catalog may give the total alone, and the active count is then unknown, never assumed. */
+    params: z.object({ total: positive, active: positive.optional() }).strict().optional(),
     roles: z.array(z.enum(ROLES)).min(1).default(['proposer', 'aggregator']),
     maxCopies: z.number().int().min(1).max(16).default(1),
+    /** Tokens per request, prompt and answer (maxTokens) together; a request that cannot fit is refused before it is sent. */
     contextWindow: z.number().int().positive().optional(),
   })
   .strict();
@@ -103,6 +124,7 @@ export const SpaceSchema = z
   .strict();
 
 export type ProviderSpec = z.infer<typeof ProviderSchema>;
+export type BatchSpec = z.infer<typeof BatchSchema>;
 export type ModelSpec = z.infer<typeof ModelSchema>;
 export type GenerationSettings = z.infer<typeof GenerationSchema>;
 export type JudgeSettings = z.infer<typeof JudgeSchema>;
@@ -135,7 +157,7 @@ function checkSpace(
     seen.add(m.id);
     if (!raw.providers[m.provider])
       throw new InputError(`unknown provider "${m.provider}" (declared: ${Object.keys(raw.providers).join(', ') || 'none'})`, at('provider'));
-    if (m.params && m.params.active > m.params.total)
+    if (m.params?.active !== undefined && m.params.active > m.params.total)
       throw new InputError('params.active cannot exceed params.total', at('params'));
   });
   const need = (id: string | undefined, path: Array<string | number>, field: string) => {

@@ -9,13 +9,14 @@ export interface InputFile {
   sha256: string;
 }
 
-export function readInputFile(file: string, what: string): InputFile {
-  if (!existsSync(file)) throw new InputError(`${what} not found`, { file });
+/** `field` names the flag the file came from in errors (e.g. `--prompts`). */
+export function readInputFile(file: string, what: string, field?: string): InputFile {
+  if (!existsSync(file)) throw new InputError(`${what} not found`, { file, field });
   let buf: Buffer;
   try {
     buf = readFileSync(file);
   } catch (e) {
-    throw new InputError(`cannot read ${what}: ${(e as Error).message}`, { file });
+    throw new InputError(`cannot read ${what}: ${(e as Error).message}`, { file, field });
   }
   return { file, text: buf.toString('utf8'), sha256: sha256Hex(buf) };
 }

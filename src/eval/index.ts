@@ -7,3 +7,6 @@ export * from './length-controlled.js';
 export * from './judges/index.js';
 export * from './evaluate.js';
 export * from './build-from-prompts.js';
+export { readInputFile, jsonlObjects, type InputFile } from './_input-files.js';
+export * from './preferences.js';
+export * from './judge-agreement.js';

@@ -1,60 +1,63 @@
 import { existsSync } from 'node:fs';
-import { InputError } from '../config/input-error.js';
 import { CacheStore, type CacheStats } from './cache-store.js';
-import { openDatabase, type DB } from './database.js';
+import { parseDbLocation } from './db-location.js';
+import { openStorage } from './open-storage.js';
+import type { Storage } from './storage.js';
 
 const EMPTY: CacheStats = { entries: 0, hits: 0, costUsd: 0, savedUsd: 0, byModel: [] };
 
-/** Open an existing database file for the `cache` commands; a file that is not SQLite is bad input. */
-function openExisting(dbPath: string): DB {
+/**
+ * Open the database a `cache` command names, creating nothing: undefined when there is no cache there (a missing
+ * file, or a database without our tables). Unusable or foreign databases are bad input naming `--db`.
+ */
+async function openExisting(location: string): Promise<Storage | undefined> {
+  const loc = parseDbLocation(location);
+  if (loc.kind === 'sqlite' && loc.path !== ':memory:' && !existsSync(loc.path)) return undefined;
+  const storage = await openStorage(loc, { migrate: false });
+  if (!(await storage.schemaVersions()).has('cache')) {
+    await storage.close();
+    return undefined;
+  }
+  return storage;
+}
+
+async function withCache<T>(location: string, none: T, fn: (cache: CacheStore, storage: Storage) => Promise<T>): Promise<T> {
+  const storage = await openExisting(location);
+  if (!storage) return none;
   try {
-    return openDatabase(dbPath);
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code === 'SQLITE_CANTOPEN')
-      throw new InputError(`not a moa-search database (${code})`, { file: dbPath, field: '--db' });
-    throw e;
+    return await fn(new CacheStore(storage), storage);
+  } finally {
+    await storage.close();
   }
 }
 
-/** Cache statistics of a database file. A file that does not exist is an empty cache (and is not created). */
-export function readCacheStats(dbPath: string): CacheStats {
-  if (!existsSync(dbPath)) return EMPTY;
-  const db = openExisting(dbPath);
-  try {
-    return new CacheStore(db).stats();
-  } finally {
-    db.close();
-  }
+/** Cache statistics of a database (file path or URL). A database that does not exist is an empty cache (and is not created). */
+export function readCacheStats(location: string): Promise<CacheStats> {
+  return withCache(location, EMPTY, (cache) => cache.stats());
 }
 
 /** How many generations `clearCache` would delete. */
-export function countCached(dbPath: string, model?: string): number {
-  if (!existsSync(dbPath)) return 0;
-  const s = readCacheStats(dbPath);
+export async function countCached(location: string, model?: string): Promise<number> {
+  const s = await readCacheStats(location);
   return model === undefined ? s.entries : (s.byModel.find((m) => m.model === model)?.entries ?? 0);
 }
 
 /** Delete cached generations (all, or one model's) and return how many went. Study data is left alone. */
-export function clearCache(dbPath: string, model?: string): number {
-  if (!existsSync(dbPath)) return 0;
-  const db = openExisting(dbPath);
-  try {
-    const n = new CacheStore(db).clear(model);
+export function clearCache(location: string, model?: string): Promise<number> {
+  return withCache(location, 0, async (cache, storage) => {
+    const n = await cache.clear(model);
     // Give the space back to the file system rather than growing the WAL forever.
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    await storage.reclaimSpace();
     return n;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 const usd = (x: number) => `$${x < 0.01 && x > 0 ? x.toPrecision(3) : x.toFixed(4)}`;
 
 /** Human-readable statistics: a summary line and a per-model table. */
-export function formatCacheStats(dbPath: string, s: CacheStats): string {
+export function formatCacheStats(display: string, s: CacheStats): string {
   const lines = [
-    `cache ${dbPath}`,
+    `cache ${display}`,
     `${s.entries} entries, ${s.hits} hits, ${usd(s.savedUsd)} saved by hits (the cached calls cost ${usd(s.costUsd)})`,
   ];
   if (s.byModel.length) {

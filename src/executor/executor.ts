@@ -1,22 +1,38 @@
 import { InputError } from '../config/input-error.js';
 import { findModel, type ModelSpec, type SearchSpace } from '../config/space.js';
-import { createProvider, type CreateProviderOptions } from '../providers/registry.js';
+import { createBatchClient, createProvider, type CreateProviderOptions } from '../providers/registry.js';
+import type { BatchClient } from '../providers/batch-client.js';
 import { estimatePromptTokens, estimateTokens } from '../providers/estimate-tokens.js';
-import type { ChatProvider, ProviderRequest } from '../providers/types.js';
-import { CacheStore } from './cache-store.js';
+import type { ChatProvider, ProviderRequest, ProviderResponse } from '../providers/types.js';
+import { CacheStore, type StoredGeneration } from './cache-store.js';
 import { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
-import { openDatabase, type DB } from './database.js';
-import { SpendLedger, type Reservation } from './spend-ledger.js';
+import { SqliteStorage, type DB } from './_sqlite-storage.js';
+import { contextOverflow } from './context-window.js';
+import { InflightMarkers } from './inflight.js';
+import { openStorage } from './open-storage.js';
+import { EXECUTOR_SCHEMA } from './schema.js';
+import { SpendLedger, type Reservation, type Settlement } from './spend-ledger.js';
+import { toProviderRequest } from './provider-request.js';
+import type { SqlRunner, Storage } from './storage.js';
 import type { Executor, GenerateOptions, GenerationRequest, GenerationResult, SpendSnapshot } from './types.js';
 
 export interface OpenExecutorOptions {
   space: SearchSpace;
-  /** Database file; ignored when `db` is given. Neither: a private in-memory database. */
+  /** Database: a file path or a postgres:// URL; ignored when `storage` or `db` is given. None: a private in-memory database. */
   dbPath?: string;
-  /** An open database (shared with the study store); the executor does not close it. */
+  /** An open storage (shared with other stores); the executor does not close it. */
+  storage?: Storage;
+  /** An open better-sqlite3 handle (the study store shares it until it moves to `storage`); not closed. */
   db?: DB;
   /** USD; uncached calls are refused with BudgetExceeded once they could pass it. */
   budgetUsd?: number;
+  /** A budget scope shared with other processes (e.g. `study:<name>`); default: one of this executor's own. */
+  ledgerScope?: string;
+  /**
+   * How long a dead process's in-flight markers and budget reservations hold before others take over (default
+   * 30 s). Live processes renew theirs every third of it.
+   */
+  leaseMs?: number;
   /** Provider name → provider, replacing the ones the space would build (tests, embedding). */
   providers?: Map<string, ChatProvider>;
   /** Where API keys are read (default process.env). */
@@ -27,8 +43,9 @@ export interface OpenExecutorOptions {
 
 /** The executor plus the handles other parts may share (the study store writes to the same database). */
 export interface CachingExecutor extends Executor {
-  readonly db: DB;
+  readonly storage: Storage;
   readonly cache: CacheStore;
+  readonly ledger: SpendLedger;
   readonly space: SearchSpace;
   /** Request with the space's generation defaults filled in, as it is keyed and sent. */
   resolve(req: GenerationRequest): GenerationRequest;
@@ -36,6 +53,26 @@ export interface CachingExecutor extends Executor {
   keyOf(req: GenerationRequest): string;
   /** Worst-case USD of an uncached call: what the budget reserves before dispatching it. */
   worstCaseUsd(req: GenerationRequest): number;
+
+  // Hooks for transports outside generate() (the batch stage, src/executor/batch/): they share the cache,
+  // the spend ledger and the budget with online calls.
+  /** The cached result for a key, counted as a hit; undefined on a miss. */
+  lookup(key: string): Promise<GenerationResult | undefined>;
+  /** Count a request served by work another caller started (counted like a coalesced call). */
+  countShared(): void;
+  /** Hold USD against the budget before work is dispatched (undefined without a budget); throws BudgetExceeded. */
+  reserve(model: string, usd: number): Promise<Reservation | undefined>;
+  /**
+   * Book results' costs on their accounts, dropping their holds, in the caller's transaction `tx` (the one that
+   * stores the results); the returned function counts them in this process once `tx` has committed.
+   */
+  settleIn(tx: SqlRunner, results: readonly Settlement[]): Promise<() => void>;
+  /** Drop holds without booking anything (the requests were not made this way), in one transaction. */
+  release(rs: ReadonlyArray<Reservation | undefined>): Promise<void>;
+  /** The provider request a resolved request becomes (upstream model name, seed). */
+  providerRequest(r: GenerationRequest): ProviderRequest;
+  /** The Batch API client of a provider (built once, with the executor's environment; InputError without `batch`). */
+  batchClient(provider: string): BatchClient;
 }
 
 /** Chat formatting adds a few tokens per message (role markers, separators) and a few per request. */
@@ -54,7 +91,7 @@ export function promptTokenCeiling(messages: GenerationRequest['messages']): num
 }
 
 interface Flight {
-  /** The one provider call every waiter shares. */
+  /** The one outcome every waiter shares. */
   result: Promise<GenerationResult>;
   controller: AbortController;
   /** Text streamed so far (late joiners get it first). */
@@ -63,26 +100,33 @@ interface Flight {
   waiters: number;
 }
 
+function fromCache(hit: StoredGeneration): GenerationResult {
+  const { request: _request, createdAt: _createdAt, ...result } = hit;
+  return { ...result, cached: true };
+}
+
 class ExecutorImpl implements CachingExecutor {
   readonly cache: CacheStore;
-  private readonly ledger: SpendLedger;
+  private readonly markers: InflightMarkers;
   private readonly flights = new Map<string, Flight>();
   /** Every call in progress, coalesced or not (close() aborts them). */
   private readonly active = new Set<Flight>();
   private readonly built = new Map<string, ChatProvider>();
+  private readonly batchClients = new Map<string, BatchClient>();
   private closed = false;
 
   constructor(
     readonly space: SearchSpace,
-    readonly db: DB,
-    private readonly ownsDb: boolean,
-    budget: number | undefined,
+    readonly storage: Storage,
+    private readonly ownsStorage: boolean,
+    readonly ledger: SpendLedger,
+    leaseMs: number | undefined,
     private readonly overrides: Map<string, ChatProvider>,
     private readonly env: Record<string, string | undefined> | undefined,
     private readonly providerOptions: CreateProviderOptions,
   ) {
-    this.cache = new CacheStore(db);
-    this.ledger = new SpendLedger(budget);
+    this.cache = new CacheStore(storage);
+    this.markers = new InflightMarkers(storage, undefined, leaseMs);
   }
 
   private model(id: string): ModelSpec {
@@ -146,8 +190,43 @@ class ExecutorImpl implements CachingExecutor {
     return this.ledger.snapshot();
   }
 
-  // Everything up to the provider call runs synchronously (better-sqlite3 lookups are synchronous),
-  // so the cache check, the coalescing check and the budget reservation cannot interleave with another caller.
+  async lookup(key: string): Promise<GenerationResult | undefined> {
+    const hit = await this.cache.get(key);
+    return hit ? this.serveHit(hit, {}) : undefined;
+  }
+
+  countShared(): void {
+    this.ledger.countCached();
+  }
+
+  async reserve(model: string, usd: number): Promise<Reservation | undefined> {
+    return this.ledger.budget === undefined ? undefined : this.ledger.reserve(model, usd);
+  }
+
+  settleIn(tx: SqlRunner, results: readonly Settlement[]): Promise<() => void> {
+    return this.ledger.settleIn(tx, results);
+  }
+
+  release(rs: ReadonlyArray<Reservation | undefined>): Promise<void> {
+    return this.ledger.releaseAll(rs, { failed: false });
+  }
+
+  providerRequest(r: GenerationRequest): ProviderRequest {
+    const model = this.model(r.model);
+    return toProviderRequest(r, model, this.space.providers[model.provider]);
+  }
+
+  batchClient(provider: string): BatchClient {
+    let c = this.batchClients.get(provider);
+    if (!c) {
+      const spec = this.space.providers[provider];
+      if (!spec) throw new InputError(`unknown provider "${provider}" (not in ${this.space.file})`, { field: 'provider' });
+      c = createBatchClient(provider, spec, { env: this.env ?? this.providerOptions.env });
+      this.batchClients.set(provider, c);
+    }
+    return c;
+  }
+
   async generate(req: GenerationRequest, opts: GenerateOptions = {}): Promise<GenerationResult> {
     if (this.closed) throw new Error('executor is closed');
     const model = this.model(req.model);
@@ -155,114 +234,126 @@ class ExecutorImpl implements CachingExecutor {
     const r = this.resolve(req);
     const key = cacheKey(r);
     opts.signal?.throwIfAborted();
+    if (opts.noCache) return this.start(key, r, model, opts, false);
+    const flight = this.flights.get(key);
+    if (flight) return this.join(flight, opts, false);
+    return this.start(key, r, model, opts, true);
+  }
 
-    if (!opts.noCache) {
-      const flight = this.flights.get(key);
-      if (flight) return this.join(flight, opts, false);
-      const hit = this.cache.get(key);
-      if (hit) {
-        this.cache.recordHit(key);
-        this.ledger.countCached();
-        if (opts.onToken && hit.text) opts.onToken(hit.text);
-        const out: GenerationResult = {
-          key,
-          model: hit.model,
-          text: hit.text,
-          finishReason: hit.finishReason,
-          promptTokens: hit.promptTokens,
-          completionTokens: hit.completionTokens,
-          estimated: hit.estimated,
-          costUsd: hit.costUsd,
-          latencyMs: hit.latencyMs,
-          cached: true,
-        };
-        if (hit.logprobs) out.logprobs = hit.logprobs;
-        return out;
-      }
-    }
+  private serveHit(hit: StoredGeneration, opts: GenerateOptions): GenerationResult {
+    this.cache.recordHit(hit.key);
+    this.ledger.countCached();
+    if (opts.onToken && hit.text) opts.onToken(hit.text);
+    return fromCache(hit);
+  }
 
-    const provider = this.provider(model.provider);
-    const reservation = this.ledger.budget === undefined ? undefined : this.ledger.reserve(r.model, this.worstCaseUsd(r));
+  /**
+   * Start the one lookup-or-call for `key` that every in-process caller shares (or a private call for noCache).
+   * It is registered before anything is awaited, so concurrent callers always find it.
+   */
+  private start(key: string, r: GenerationRequest, model: ModelSpec, opts: GenerateOptions, shared: boolean): Promise<GenerationResult> {
+    const provider = shared ? undefined : this.provider(model.provider);
     const flight: Flight = { result: undefined as never, controller: new AbortController(), text: '', listeners: new Set(), waiters: 0 };
-    // Registered before the call starts: a provider failing synchronously must not leave a stale flight behind.
-    if (!opts.noCache) this.flights.set(key, flight);
+    if (shared) this.flights.set(key, flight);
     this.active.add(flight);
-    flight.result = this.call(flight, provider, model, r, key, reservation, opts);
+    flight.result = provider ? this.call(flight, provider, model, r, key, opts, false) : this.produce(flight, model, r, key, opts);
     // A failure nobody waits for any more (all waiters aborted) must not surface as an unhandled rejection.
-    flight.result.catch(() => {}).finally(() => this.active.delete(flight));
+    flight.result
+      .catch(() => {})
+      .finally(() => {
+        this.active.delete(flight);
+        if (this.flights.get(key) === flight) this.flights.delete(key);
+      });
     return this.join(flight, opts, true);
   }
 
+  /**
+   * The cached result, or else the generation made, paying for it at most once across processes: claim its
+   * in-flight marker and call the provider, or wait for the process holding the marker and read its result from the
+   * cache (taking the call over if that process fails or dies).
+   */
+  private async produce(flight: Flight, model: ModelSpec, r: GenerationRequest, key: string, opts: GenerateOptions): Promise<GenerationResult> {
+    const hit = await this.cache.get(key);
+    if (hit) return this.serveHit(hit, {});
+    const provider = this.provider(model.provider);
+    const signal = flight.controller.signal;
+    for (;;) {
+      signal.throwIfAborted();
+      const claim = await this.markers.claim(key);
+      if (claim) {
+        try {
+          // The previous holder may have stored the result between our lookup and our claim.
+          const stored = await this.cache.get(key);
+          if (stored) return this.serveHit(stored, {});
+          return await this.call(flight, provider, model, r, key, opts, true);
+        } finally {
+          // If this fails the lease still expires; waiters then take over.
+          await this.markers.finish(key, claim).catch(() => {});
+        }
+      }
+      await this.markers.waitFree(key, signal);
+      const made = await this.cache.get(key);
+      if (made) return this.serveHit(made, {});
+    }
+  }
+
+  private resultOf(resp: ProviderResponse, r: GenerationRequest, key: string): GenerationResult {
+    const promptTokens = resp.usage?.promptTokens ?? estimatePromptTokens(r.messages);
+    const completionTokens = resp.usage?.completionTokens ?? estimateTokens(resp.text);
+    const out: GenerationResult = {
+      key,
+      model: r.model,
+      text: resp.text,
+      finishReason: resp.finishReason,
+      promptTokens,
+      completionTokens,
+      estimated: !resp.usage,
+      costUsd: this.priceOf(r.model, promptTokens, completionTokens),
+      latencyMs: resp.latencyMs,
+      cached: false,
+    };
+    if (resp.logprobs?.length) out.logprobs = resp.logprobs;
+    return out;
+  }
+
+  /** Reserve the worst case (with a budget), call the provider, book the spend and store the result. */
   private async call(
     flight: Flight,
     provider: ChatProvider,
     model: ModelSpec,
     r: GenerationRequest,
     key: string,
-    reservation: Reservation | undefined,
     opts: GenerateOptions,
+    store: boolean,
   ): Promise<GenerationResult> {
-    const account = opts.account ?? 'mixture';
-    const spec = this.space.providers[model.provider];
-    const preq: ProviderRequest = { model: model.upstream ?? model.id, messages: r.messages.map((m) => ({ role: m.role, content: m.content })) };
-    if (r.temperature !== undefined) preq.temperature = r.temperature;
-    if (r.maxTokens !== undefined) preq.maxTokens = r.maxTokens;
-    if (r.topP !== undefined) preq.topP = r.topP;
-    if (spec?.sendSeed !== false) preq.seed = r.sample ?? 0;
-    if (r.logprobs) {
-      preq.logprobs = true;
-      if (r.topLogprobs !== undefined) preq.topLogprobs = r.topLogprobs;
-    }
     const fanOut = (delta: string) => {
       flight.text += delta;
       for (const l of flight.listeners) l(delta);
     };
-    let settled = false;
+    // A request that cannot fit the model is refused here, before it is reserved, sent or paid for.
+    const overflow = contextOverflow(model, r.messages, r.maxTokens);
+    if (overflow) throw overflow;
+    const reservation = this.ledger.budget === undefined ? undefined : await this.ledger.reserve(r.model, this.worstCaseUsd(r));
+    let resp: ProviderResponse;
     try {
       // Stream only when the caller that started the call asked for it; joiners get the text either way.
-      const resp = await provider.complete(preq, { signal: flight.controller.signal, onToken: opts.onToken ? fanOut : undefined });
-      const estimated = !resp.usage;
-      const promptTokens = resp.usage?.promptTokens ?? estimatePromptTokens(r.messages);
-      const completionTokens = resp.usage?.completionTokens ?? estimateTokens(resp.text);
-      const costUsd = this.priceOf(r.model, promptTokens, completionTokens);
-      const out: GenerationResult = {
-        key,
-        model: r.model,
-        text: resp.text,
-        finishReason: resp.finishReason,
-        promptTokens,
-        completionTokens,
-        estimated,
-        costUsd,
-        latencyMs: resp.latencyMs,
-        cached: false,
-      };
-      if (resp.logprobs?.length) out.logprobs = resp.logprobs;
-      // Book the spend before storing: a storage failure must not hide money already spent.
-      this.ledger.settle(reservation, account, costUsd);
-      settled = true;
-      if (!opts.noCache) {
-        this.cache.put({
-          key,
-          model: r.model,
-          request: canonicalJson(keyedRequest(r)),
-          text: out.text,
-          finishReason: out.finishReason,
-          promptTokens,
-          completionTokens,
-          estimated,
-          costUsd,
-          latencyMs: out.latencyMs,
-          logprobs: out.logprobs,
-        });
-      }
-      return out;
+      resp = await provider.complete(toProviderRequest(r, model, this.space.providers[model.provider]), { signal: flight.controller.signal, onToken: opts.onToken ? fanOut : undefined });
     } catch (e) {
-      if (!settled) this.ledger.release(reservation);
+      await this.ledger.release(reservation).catch(() => {});
       throw e;
-    } finally {
-      if (this.flights.get(key) === flight) this.flights.delete(key);
     }
+    const out = this.resultOf(resp, r, key);
+    // Book the spend, then store the result even if booking failed: what was paid for is never lost.
+    const bookError = await this.ledger.settle(reservation, opts.account ?? 'mixture', out.costUsd).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (store) {
+      const { cached: _cached, ...stored } = out;
+      await this.cache.put({ ...stored, request: canonicalJson(keyedRequest(r)) });
+    }
+    if (bookError) throw bookError;
+    return out;
   }
 
   /** Wait for a shared call; each waiter may abort alone, and the call itself stops when all have. */
@@ -292,6 +383,7 @@ class ExecutorImpl implements CachingExecutor {
         reject(signal!.reason instanceof Error ? signal!.reason : new DOMException('The operation was aborted.', 'AbortError'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
       flight.result.then(
         (res) => {
           done();
@@ -317,20 +409,38 @@ class ExecutorImpl implements CachingExecutor {
     const active = [...this.active];
     for (const f of active) f.controller.abort(new Error('executor closed'));
     await Promise.allSettled(active.map((f) => f.result));
-    this.cache.close();
-    await Promise.allSettled([...this.built.values()].map((p) => p.close?.()));
-    if (this.ownsDb && this.db.open) this.db.close();
+    await this.cache.close();
+    await this.ledger.close().catch(() => {});
+    await Promise.allSettled([...this.built.values(), ...this.batchClients.values()].map((p) => p.close?.()));
+    if (this.ownsStorage) await this.storage.close();
   }
 }
 
 /**
- * Open the caching executor over a search space: every generation goes through its cache, coalescing,
- * provider limits and retries, spend ledger and budget.
+ * Open the caching executor over a search space: every generation goes through its cache, coalescing (in this
+ * process, and across processes through in-flight markers), provider limits and retries, spend ledger and budget.
  */
 export async function openExecutor(opts: OpenExecutorOptions): Promise<CachingExecutor> {
   if (opts.budgetUsd !== undefined && !(Number.isFinite(opts.budgetUsd) && opts.budgetUsd >= 0)) {
     throw new InputError(`budget must be a non-negative number of USD, got ${opts.budgetUsd}`, { field: 'budget' });
   }
-  const db = opts.db ?? openDatabase(opts.dbPath ?? ':memory:');
-  return new ExecutorImpl(opts.space, db, !opts.db, opts.budgetUsd, opts.providers ?? new Map(), opts.env, opts.providerOptions ?? {});
+  let storage: Storage;
+  const owns = !opts.storage && !opts.db;
+  if (opts.storage) storage = opts.storage;
+  else if (opts.db) {
+    storage = SqliteStorage.over(opts.db);
+    await storage.migrate(...EXECUTOR_SCHEMA);
+  } else storage = await openStorage(opts.dbPath ?? ':memory:');
+  try {
+    const ledger = await SpendLedger.open({
+      storage,
+      ...(opts.budgetUsd !== undefined ? { budgetUsd: opts.budgetUsd } : {}),
+      ...(opts.ledgerScope !== undefined ? { scope: opts.ledgerScope } : {}),
+      ...(opts.leaseMs !== undefined ? { reservationTtlMs: opts.leaseMs } : {}),
+    });
+    return new ExecutorImpl(opts.space, storage, owns, ledger, opts.leaseMs, opts.providers ?? new Map(), opts.env, opts.providerOptions ?? {});
+  } catch (e) {
+    if (owns) await storage.close();
+    throw e;
+  }
 }

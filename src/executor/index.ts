@@ -1,6 +1,16 @@
 export * from './types.js';
 export { openExecutor, promptTokenCeiling, type CachingExecutor, type OpenExecutorOptions } from './executor.js';
-export { openDatabase, ensureCacheSchema, migrate, withBusyRetry, BUSY_TIMEOUT_MS, type DB } from './database.js';
+export type { Storage, SqlRunner, SqlValue, RunResult, Migrations, MigrationStep, Dialect } from './storage.js';
+export { openStorage, type OpenStorageOptions } from './open-storage.js';
+export { parseDbLocation, checkDbLocation, maskDbUrl, isDbUrl, type DbLocation } from './db-location.js';
+export { EXECUTOR_SCHEMA } from './schema.js';
+export { openDatabase, sqliteFileOf, withBusyRetry, BUSY_TIMEOUT_MS, SqliteStorage, type DB } from './database.js';
 export { CacheStore, type CacheStats, type ModelCacheStats, type StoredGeneration } from './cache-store.js';
-export { SpendLedger, type Reservation } from './spend-ledger.js';
+export { SpendLedger, type Reservation, type Settlement, type ScopeSpend, type LedgerOptions } from './spend-ledger.js';
+export { Leases, Lease, type LeaseHolder, type Heartbeat, type HeartbeatOptions } from './leases.js';
+export { InflightMarkers } from './inflight.js';
+export { PROCESS_OWNER, describeOwner } from './owner.js';
 export { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
+export * from './context-window.js';
+export { withSampleOffset, SAMPLE_STRIDE } from './sample-offset.js';
+export * from './batch/index.js';

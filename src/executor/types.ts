@@ -35,6 +35,8 @@ export interface GenerateOptions extends CallOptions {
   account?: string;
   /** Skip the cache lookup and store (e.g. `serve --no-cache`); spend is still recorded. */
   noCache?: boolean;
+  /** What the call is for, e.g. `layer 1 proposer` or `judge`: progress displays group calls by it. */
+  purpose?: string;
 }
 
 export interface SpendSnapshot {

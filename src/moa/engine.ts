@@ -115,7 +115,8 @@ export async function runMixture(mixture: Mixture, messages: ChatMessage[], ctx:
     let outcome: Outcome;
     let trace: TraceCall;
     try {
-      const result = await ctx.executor.generate(req, { account: ctx.account, signal: ctx.signal, onToken, noCache: ctx.noCache });
+      const purpose = `layer ${layer} ${role}`;
+      const result = await ctx.executor.generate(req, { account: ctx.account, signal: ctx.signal, onToken, noCache: ctx.noCache, purpose });
       outcome = { ok: true, result };
       trace = {
         layer,

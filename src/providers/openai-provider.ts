@@ -1,11 +1,12 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { APIUserAbortError } from 'openai';
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
 import type { ProviderSpec } from '../config/space.js';
-import { InputError } from '../config/input-error.js';
-import { ProviderError, type ProviderFailure } from './errors.js';
+import { ProviderError } from './errors.js';
 import { Limiter, sleep } from './limits.js';
-import { backoffMs, isRetryableStatus, retryAfterMs } from './_retry.js';
-import type { CallOptions, ChatProvider, ProviderRequest, ProviderResponse, ProviderUsage, TokenLogprob } from './types.js';
+import { backoffMs } from './_retry.js';
+import { BadResponse, classifyFailure, openAIClient, type AttemptFailure } from './_client.js';
+import { chatCompletionBody, mapLogprobs, mapUsage, responseFromCompletion } from './_wire.js';
+import type { CallOptions, ChatProvider, ProviderRequest, ProviderResponse, ProviderUsage } from './types.js';
 
 export interface OpenAIProviderOptions {
   /** Where API keys are read from (default `process.env`); tests pass their own. */
@@ -19,98 +20,17 @@ export interface OpenAIProviderOptions {
 }
 
 /**
- * Keyless endpoints (local vLLM, Ollama, `sim serve`) get no Authorization header at all;
- * the SDK insists on some apiKey string, so it gets this placeholder, which is then stripped.
- */
-const KEYLESS_PLACEHOLDER = 'keyless';
-
-/** A failure of one attempt, before we decide whether to try again. */
-interface AttemptFailure {
-  reason: ProviderFailure;
-  status?: number;
-  retryable: boolean;
-  detail: string;
-  waitMs?: number;
-  cause: unknown;
-}
-
-function mapLogprobs(content: ReadonlyArray<any> | null | undefined): TokenLogprob[] | undefined {
-  if (!content || !content.length) return undefined;
-  return content.map((c) => {
-    const out: TokenLogprob = { token: String(c.token), logprob: Number(c.logprob) };
-    if (Array.isArray(c.top_logprobs)) out.top = c.top_logprobs.map((t: any) => ({ token: String(t.token), logprob: Number(t.logprob) }));
-    return out;
-  });
-}
-
-function mapUsage(u: any): ProviderUsage | undefined {
-  if (!u || typeof u.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return undefined;
-  return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
-}
-
-/** Thrown inside an attempt when a 2xx answer is not a usable chat completion. */
-class BadResponse extends Error {}
-
-/**
  * A ChatProvider for any OpenAI-compatible endpoint, over the `openai` SDK with its own retries off:
  * we retry 408/409/429/5xx, timeouts and connection errors ourselves (exponential backoff with jitter,
  * honouring Retry-After / retry-after-ms) so that limits and budgets see every attempt.
  */
 export function createOpenAIProvider(name: string, spec: ProviderSpec, opts: OpenAIProviderOptions = {}): ChatProvider {
-  if (!spec.baseURL) throw new InputError(`provider "${name}" has no baseURL`, { field: `providers.${name}.baseURL` });
-  const env = opts.env ?? process.env;
-  let apiKey: string;
-  if (spec.keyless) {
-    apiKey = KEYLESS_PLACEHOLDER;
-  } else {
-    const varName = spec.apiKeyEnv;
-    if (!varName) throw new InputError(`provider "${name}" names no apiKeyEnv (set keyless: true for endpoints without auth)`, { field: `providers.${name}.apiKeyEnv` });
-    const v = env[varName];
-    if (!v || !v.trim()) throw new InputError(`provider "${name}" needs an API key: environment variable ${varName} is not set`, { field: `providers.${name}.apiKeyEnv` });
-    apiKey = v.trim();
-  }
-
-  const client = new OpenAI({
-    apiKey,
-    baseURL: spec.baseURL,
-    maxRetries: 0,
-    timeout: spec.timeoutMs,
-    // Never forward OpenAI account ids from the environment to an arbitrary endpoint.
-    organization: null,
-    project: null,
-    defaultHeaders: spec.keyless ? { Authorization: null } : undefined,
-  });
+  const { client, scrub } = openAIClient(name, spec, opts.env ?? process.env, { maxRetries: 0 });
   const limiter = opts.limiter ?? new Limiter(spec.maxConcurrency, spec.requestsPerMinute);
   const maxRetries = spec.maxRetries;
   const baseMs = opts.retryBaseMs ?? 500;
   const capMs = opts.retryCapMs ?? 30_000;
-  // The key must never reach a message, even if a server echoes it back in an error body.
-  const scrub = (s: string) => (spec.keyless || apiKey.length < 4 ? s : s.split(apiKey).join('***'));
-
-  function classify(e: unknown): AttemptFailure {
-    if (e instanceof APIConnectionTimeoutError) return { reason: 'timeout', retryable: true, detail: `no answer within ${spec.timeoutMs} ms`, cause: e };
-    if (e instanceof APIConnectionError) {
-      const cause = (e as any).cause;
-      const why = cause?.code ?? cause?.cause?.code ?? cause?.message ?? e.message;
-      return { reason: 'connection', retryable: true, detail: `cannot reach ${spec.baseURL}: ${why}`, cause: e };
-    }
-    if (e instanceof APIError && typeof e.status === 'number') {
-      const msg = (e.error as any)?.message ?? (typeof e.error === 'string' ? e.error : undefined) ?? e.message;
-      return {
-        reason: 'http',
-        status: e.status,
-        retryable: isRetryableStatus(e.status),
-        detail: scrub(String(msg)).slice(0, 500),
-        waitMs: retryAfterMs(e.headers as any),
-        cause: e,
-      };
-    }
-    if (e instanceof BadResponse) return { reason: 'bad-response', retryable: false, detail: e.message, cause: e };
-    if (e instanceof SyntaxError) return { reason: 'bad-response', retryable: false, detail: `the answer is not valid JSON: ${scrub(e.message)}`, cause: e };
-    // Errors thrown mid-stream by the socket (e.g. "terminated") are connection failures.
-    const err = e as Error;
-    return { reason: 'connection', retryable: true, detail: scrub(err?.message ?? String(e)), cause: e };
-  }
+  const classify = (e: unknown) => classifyFailure(e, spec, scrub);
 
   // Most OpenAI-compatible servers take `max_tokens`; OpenAI's reasoning models refuse it and want
   // `max_completion_tokens`. Models that said so once get the other field from then on.
@@ -119,36 +39,17 @@ export function createOpenAIProvider(name: string, spec: ProviderSpec, opts: Ope
     f.status === 400 && req.maxTokens !== undefined && !completionLimitField.has(req.model) && /max_completion_tokens/.test(f.detail);
 
   function body(req: ProviderRequest, stream: boolean): ChatCompletionCreateParams {
-    const b: Record<string, unknown> = { model: req.model, messages: req.messages };
-    if (req.temperature !== undefined) b.temperature = req.temperature;
-    if (req.maxTokens !== undefined) b[completionLimitField.has(req.model) ? 'max_completion_tokens' : 'max_tokens'] = req.maxTokens;
-    if (req.topP !== undefined) b.top_p = req.topP;
-    if (req.seed !== undefined) b.seed = req.seed;
-    if (req.logprobs) {
-      b.logprobs = true;
-      if (req.topLogprobs !== undefined) b.top_logprobs = req.topLogprobs;
-    }
-    if (stream) {
-      b.stream = true;
-      b.stream_options = { include_usage: true };
-    }
-    return b as unknown as ChatCompletionCreateParams;
+    const completionField = completionLimitField.has(req.model) ? 'max_completion_tokens' : 'max_tokens';
+    return chatCompletionBody(req, { stream, completionField }) as unknown as ChatCompletionCreateParams;
   }
 
   async function once(req: ProviderRequest, o: CallOptions, delivered: { any: boolean }): Promise<ProviderResponse> {
     const t0 = performance.now();
     if (!o.onToken) {
       const r: any = await client.chat.completions.create(body(req, false) as any, { signal: o.signal });
-      const choice = r?.choices?.[0];
-      if (!choice) throw new BadResponse('the answer has no choices');
-      const content = choice.message?.content;
-      return {
-        text: typeof content === 'string' ? content : '',
-        finishReason: choice.finish_reason ?? 'unknown',
-        usage: mapUsage(r.usage),
-        logprobs: mapLogprobs(choice.logprobs?.content),
-        latencyMs: performance.now() - t0,
-      };
+      const res = responseFromCompletion(r, performance.now() - t0);
+      if ('invalid' in res) throw new BadResponse(res.invalid);
+      return res;
     }
     const stream: any = await client.chat.completions.create(body(req, true) as any, { signal: o.signal });
     let text = '';

@@ -3,11 +3,14 @@ import { InputError } from '../config/input-error.js';
 import { createOpenAIProvider, type OpenAIProviderOptions } from './openai-provider.js';
 import { Limiter, withLimits } from './limits.js';
 import type { CallOptions, ChatProvider, ProviderRequest, ProviderResponse } from './types.js';
+import type { BatchClient, RemoteBatch } from './batch-client.js';
+import { createOpenAIBatchClient } from './openai-batch-client.js';
 
 export type CreateProviderOptions = OpenAIProviderOptions;
 
 interface SimModule {
   createSimProvider(opts: { worldSeed?: number; latencyMs?: number }): ChatProvider | Promise<ChatProvider>;
+  createSimBatchClient(opts: { name: string; worldSeed?: number; delayMs?: number }): BatchClient;
 }
 
 // A variable specifier keeps the sim (and its world) out of the load path until a sim provider is used.
@@ -36,6 +39,29 @@ function lazySim(name: string, spec: ProviderSpec): ChatProvider {
     async close() {
       if (inner) await (await inner).close?.();
     },
+  };
+}
+
+/**
+ * The Batch API client of a provider that declares `batch` (InputError naming the provider otherwise).
+ * `kind: sim` gets the in-process simulated world's Batch API, loaded on first use.
+ */
+export function createBatchClient(name: string, spec: ProviderSpec, opts: Pick<CreateProviderOptions, 'env'> = {}): BatchClient {
+  if (!spec.batch) throw new InputError(`provider "${name}" has no Batch API: add \`batch: { discount: 0.5 }\` to it if its endpoint has one`, { field: `providers.${name}.batch` });
+  if (spec.kind === 'openai') return createOpenAIBatchClient(name, spec, opts);
+  let inner: Promise<BatchClient> | undefined;
+  const load = () => (inner ??= (import(SIM_MODULE) as Promise<SimModule>).then((m) => m.createSimBatchClient({ name, worldSeed: spec.worldSeed, delayMs: spec.batchDelayMs })));
+  const via =
+    <A extends unknown[], R>(f: (c: BatchClient, ...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> =>
+      f(await load(), ...a);
+  return {
+    provider: name,
+    upload: via((c, jsonl: string) => c.upload(jsonl)),
+    create: via((c, fileId: string, metadata: Record<string, string>) => c.create(fileId, metadata)),
+    retrieve: via((c, id: string): Promise<RemoteBatch> => c.retrieve(id)),
+    findByInputFile: via((c, fileId: string, after: number) => c.findByInputFile(fileId, after)),
+    download: via((c, fileId: string) => c.download(fileId)),
   };
 }
 

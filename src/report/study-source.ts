@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { InputError } from '../config/input-error.js';
+import { sqliteFileOf } from '../executor/database.js';
 import { StudyStore } from '../search/study-store.js';
 import type { StudyRecord, TrialRecord } from '../search/types.js';
 
@@ -27,7 +28,7 @@ export async function readStudy(db: BetterSqlite3.Database, studyName: string): 
  * file behind). Missing file → InputError.
  */
 export function openStudyDatabase(dbPath: string): BetterSqlite3.Database {
-  const file = resolve(dbPath);
+  const file = resolve(sqliteFileOf(dbPath));
   if (!existsSync(file)) throw new InputError('database not found', { file, field: '--db' });
   // Not opened read-only: a read-only connection cannot checkpoint, so it would leave -wal/-shm files behind.
   // Nothing here writes to the database.

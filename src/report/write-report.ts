@@ -1,19 +1,20 @@
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { writeFileSync, renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SearchSpace } from '../config/space.js';
 import { renderReport, reportFiles, type RenderedReport } from './render.js';
 import { readStudy } from './study-source.js';
+import { reportDirFor } from './report-dir.js';
+import { ensureDir } from '../config/output-path.js';
 
 /** Default report folder: `<folder of the database>/<study>/` (e.g. runs/moa.sqlite → runs/<study>/). */
 export function defaultReportDir(db: BetterSqlite3.Database, studyName: string): string {
-  const base = db.name && db.name !== ':memory:' ? dirname(resolve(db.name)) : process.cwd();
-  return join(base, studyName.replace(/[^A-Za-z0-9._-]+/g, '_'));
+  return reportDirFor(db.name, studyName);
 }
 
 /** Write files whole: a reader (a browser reloading report.html) never sees half a file. */
 export function writeFiles(dir: string, files: Record<string, string>): string[] {
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, '--out');
   const out: string[] = [];
   for (const [name, text] of Object.entries(files)) {
     const path = join(dir, name);

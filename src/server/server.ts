@@ -7,6 +7,7 @@ import type { SearchSpace } from '../config/space.js';
 import type { Executor, SpendSnapshot } from '../executor/types.js';
 import { loadTemplates, type PromptTemplates } from '../moa/prompts.js';
 import { MixtureRunError, runMixture, runTotals } from '../moa/engine.js';
+import { ContextWindowExceeded } from '../executor/context-window.js';
 import type { TraceCall } from '../moa/types.js';
 import { bearerChecker } from './_auth.js';
 import { Gate, Overloaded } from './_gate.js';
@@ -87,8 +88,13 @@ export function criticalPathMs(calls: readonly TraceCall[]): number {
   return [...slowest.values()].reduce((a, b) => a + b, sequential);
 }
 
-/** Upstream failures become 502; the message names models and providers, never keys. */
+/**
+ * Upstream failures become 502; the message names models and providers, never keys. A request that cannot fit a
+ * model's context window is the client's to shorten: 400 `context_length_exceeded`, as OpenAI answers it.
+ */
 function upstreamError(e: unknown): HttpError {
+  const cause = e instanceof MixtureRunError ? e.cause : e;
+  if (cause instanceof ContextWindowExceeded) return new HttpError(400, cause.message, 'invalid_request_error', 'messages', 'context_length_exceeded');
   const reason = e instanceof MixtureRunError ? e.reason : 'internal';
   const msg = e instanceof Error ? e.message : String(e);
   return new HttpError(502, `upstream failure: ${msg}`, 'upstream_error', null, reason);
@@ -226,7 +232,7 @@ export async function startMixtureServer(opts: MixtureServerOptions): Promise<Mi
         res.write(`data: ${JSON.stringify({ error: { message: err.message, type: err.type, param: null, code: err.code } })}\n\n`);
         res.end();
       } else sendError(res, err);
-      return { id, model: body.model, status: 502, calls, stream: body.stream, error: err.code ?? 'upstream' };
+      return { id, model: body.model, status: err.status, calls, stream: body.stream, error: err.code ?? 'upstream' };
     }
   }
 

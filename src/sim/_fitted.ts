@@ -20,4 +20,5 @@ export const FITTED: Record<string, Fitted> = {
   'sim-gpt-4o-2024-05-13': { skill: { alpaca: 1.7172, arena: 1.0888 } },
   'sim-gpt-4-turbo-2024-04-09': { skill: { alpaca: 1.1386, arena: 1.6042 } },
   'sim-gpt-4o-mini-2024-07-18': { skill: { alpaca: 1.2304, arena: 1.3306 } },
+  'sim-llama-3.1-405b-instruct': { skill: { alpaca: 0.9574, arena: 0.4643 }, agg: {keep: 0.2345, keepArena: 0.1948, pass: 0.2203, own: 0.8214, cap: 6.5, dilution: 2} },
 };

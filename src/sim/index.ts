@@ -2,3 +2,9 @@ export { createSimProvider, simComplete, streamPieces, type SimProviderOptions, 
 export { PROFILES, getProfile, profileNames, type SimProfile } from './_profiles.js';
 export { simTruth, createTruthOracle, SimTruthError, type TruthOptions, type TruthOracle, type TruthResult } from './truth.js';
 export { startSimServer, type SimServer, type SimServerOptions } from './server.js';
+export { rankAllMixtures, rankOf, searchedAggregators, type ScoredMixture } from './truth-landscape.js';
+export { simAnswerTruth, simPairTruth, type AnswerTruth, type PairTruth, type PairTruthOptions } from './pair-truth.js';
+export { simPreferenceSet, type SimPreferenceOptions } from './preference-set.js';
+export { SimBatchService, type BatchAnswer, type BatchServiceOptions, type FinishedJob, type FinalStatus } from './batch-service.js';
+export { handleBatchApi } from './batch-http.js';
+export { createSimBatchClient, simBatchAnswer } from './batch-client.js';

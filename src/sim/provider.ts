@@ -2,7 +2,7 @@ import { ProviderError } from '../providers/errors.js';
 import { estimatePromptTokens, estimateTokens } from '../providers/estimate-tokens.js';
 import type { CallOptions, ChatProvider, ProviderRequest, ProviderResponse, TokenLogprob } from '../providers/types.js';
 import { mix, uniform } from './_hash.js';
-import { getProfile, profileNames, type SimProfile } from './_profiles.js';
+import { lookupProfile, PROFILES, profileNames, type SimProfile } from './_profiles.js';
 import { simRespond } from './_respond.js';
 import { sleep } from '../providers/limits.js';
 
@@ -28,7 +28,7 @@ export interface SimCompletion {
 
 /** The completion the sim gives a request: shared by the in-process provider and the HTTP server. */
 export function simComplete(req: ProviderRequest, opts: { worldSeed?: number; profiles?: ReadonlyMap<string, SimProfile>; provider?: string } = {}): SimCompletion {
-  const profile = opts.profiles ? opts.profiles.get(req.model) : getProfile(req.model);
+  const profile = lookupProfile(opts.profiles ?? PROFILES, req.model);
   if (!profile) {
     throw new ProviderError({
       provider: opts.provider ?? 'sim',

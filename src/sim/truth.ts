@@ -4,7 +4,7 @@ import type { ValidationItem } from '../eval/types.js';
 import { findTokens } from './_codec.js';
 import { aggregateFiller, aggregateProb, attention, keepRate, modelOnPrompt, type ModelOnPrompt } from './_behavior.js';
 import { expectedAlpaca, expectedArena, perceivedQuality, type Protocol } from './_judge.js';
-import { PROFILES, type SimProfile } from './_profiles.js';
+import { lookupProfile, PROFILES, type SimProfile } from './_profiles.js';
 import { countSentences } from './_text.js';
 import { promptWorld, type PromptWorld } from './_world.js';
 
@@ -86,7 +86,7 @@ export function createTruthOracle(opts: TruthOptions): TruthOracle {
     const m = findModel(space, id);
     if (!m) throw new SimTruthError('unknown-model', `unknown model "${id}" (not in ${space.file})`);
     if (space.providers[m.provider]?.kind !== 'sim') throw new SimTruthError('not-sim', `model "${id}" is not simulated (provider "${m.provider}" is not kind: sim)`);
-    const p = profiles.get(m.upstream ?? m.id);
+    const p = lookupProfile(profiles, m.upstream ?? m.id);
     if (!p) throw new SimTruthError('unknown-model', `model "${id}": no sim profile "${m.upstream ?? m.id}"`);
     profileOf.set(id, p);
     return p;

@@ -7,7 +7,9 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { registerAsk } from '../../src/cli/commands/ask.js';
 import { registerCache } from '../../src/cli/commands/cache.js';
+import { registerModels } from '../../src/cli/commands/models.js';
 import { registerEval } from '../../src/cli/commands/eval.js';
+import { registerGenerate } from '../../src/cli/commands/generate.js';
 import { registerPareto } from '../../src/cli/commands/pareto.js';
 import { registerReport } from '../../src/cli/commands/report.js';
 import { registerSearch } from '../../src/cli/commands/search.js';
@@ -17,11 +19,11 @@ import { registerValidation } from '../../src/cli/commands/validation.js';
 import { removeTempDirs, runCliIn, tempDir } from './_fixtures.js';
 
 /** Packages and project folders that `--help` must not load (SQLite, the SDK, charts, optimizers, schemas). */
-const HEAVY = /node_modules\/(better-sqlite3|openai|vega|vega-lite|ml-matrix|fmin|zod|yaml)\/|\/src\/(executor|providers|eval|moa|search|report|server|cost)\//;
+const HEAVY = /node_modules\/(better-sqlite3|openai|vega|vega-lite|ml-matrix|fmin|zod|yaml|diff)\/|\/src\/(executor|providers|eval|moa|search|report|server|cost|catalog)\//;
 
 function allCommands(): Command[] {
   const program = new Command('moa-search');
-  for (const register of [registerSearch, registerAsk, registerEval, registerSim, registerValidation, registerReport, registerPareto, registerServe, registerCache]) register(program);
+  for (const register of [registerSearch, registerAsk, registerEval, registerSim, registerValidation, registerReport, registerPareto, registerServe, registerCache, registerModels, registerGenerate]) register(program);
   const out: Command[] = [];
   const walk = (c: Command) => {
     for (const sub of c.commands) {
@@ -43,7 +45,7 @@ describe('help', () => {
     writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
     const r = await runCliIn(dir, ['--help'], { NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'register.mjs')).href}` });
     expect(r.code, r.stderr).toBe(0);
-    for (const c of ['search', 'ask', 'eval', 'sim', 'validation', 'report', 'pareto', 'serve', 'cache']) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    for (const c of ['search', 'ask', 'eval', 'sim', 'validation', 'report', 'pareto', 'serve', 'cache', 'models', 'generate']) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
     // The hook saw the CLI itself: the check below is not vacuous.
     expect(loaded.some((u) => u.endsWith('/src/cli/main.ts'))).toBe(true);
@@ -54,7 +56,7 @@ describe('help', () => {
   it('every subcommand renders its help', () => {
     const commands = allCommands();
     expect(commands.map((c) => c.name())).toEqual(
-      expect.arrayContaining(['search', 'ask', 'eval', 'sim', 'validation', 'build', 'check', 'report', 'pareto', 'serve', 'cache', 'stats', 'clear']),
+      expect.arrayContaining(['search', 'ask', 'eval', 'sim', 'validation', 'build', 'check', 'report', 'pareto', 'serve', 'cache', 'stats', 'clear', 'models', 'import', 'generate', 'sft', 'dpo', 'preferences']),
     );
     for (const c of commands) {
       const help = c.helpInformation();

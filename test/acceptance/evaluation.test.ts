@@ -50,7 +50,8 @@ function simSpaceOverHttp(url: string): string {
     http: { kind: 'openai', baseURL: url, keyless: true, maxRetries: 0, maxConcurrency: 16 },
     judgehttp: { kind: 'openai', baseURL: url, apiKeyEnv: JUDGE_KEY_ENV, maxRetries: 0, maxConcurrency: 16 },
   };
-  for (const m of space.models) m.provider = m.roles.includes('judge') ? 'judgehttp' : 'http';
+  // The closed judges (open proposers may judge too, for MoA reward models) sit behind the key.
+  for (const m of space.models) m.provider = m.roles.includes('judge') && !m.roles.includes('proposer') ? 'judgehttp' : 'http';
   delete space.validation;
   return stringify(space);
 }

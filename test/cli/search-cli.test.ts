@@ -174,7 +174,7 @@ async function simOverHttp() {
 /** The sim space, but every model served over HTTP by the loopback server; four proposers to stay small. */
 function httpSpace(url: string): string {
   const text = readFileSync(join(ROOT, 'search-spaces/sim.yaml'), 'utf8')
-    .replace(/sim: \{ kind: sim[^}]*\}/, `sim: { kind: openai, baseURL: "${url}", keyless: true, maxConcurrency: 16, maxRetries: 0 }`)
+    .replace(/sim: \{ kind: sim.*\}/, `sim: { kind: openai, baseURL: "${url}", keyless: true, maxConcurrency: 16, maxRetries: 0 }`)
     .replace(/validation: .*/, '');
   const file = join(dir, 'http-space.yaml');
   writeFileSync(file, text);

@@ -157,7 +157,7 @@ describe('judge against a loopback chat-completions server', () => {
     handler = (body) => ({ text: `Assessment... Final verdict: ${candPos(body) === 'B' ? '[[B>>A]]' : '[[A>B]]'}` });
     const v = await judge.judge(item('h1', 'arena_hard'), CAND);
     expect(v).toMatchObject({ protocol: 'arena_hard', preference: 1, unparsed: 0, via: 'verdicts' });
-    expect(server.calls.map((c) => candPos(c.body))).toEqual(['B', 'A']);
+    expect(server.calls.map((c) => candPos(c.body)).sort()).toEqual(['A', 'B']);
     expect(server.calls[0]!.body.logprobs).toBeFalsy();
     // Tie in game 1, reference wins clearly in game 2: (1·0.5 + 3·0) / 4.
     handler = (body) => ({ text: candPos(body) === 'B' ? 'Even. [[A=B]]' : 'B is far better [[B>>A]]' });

@@ -1,4 +1,4 @@
-// A second process for the multi-process tests: it opens the same database file and
+// A second process for the multi-process tests: it opens the same database (file or URL) and
 // generates through the executor against the test's loopback server.
 // argv: dbPath url prefix count [kill]
 import { openExecutor } from '../../src/executor/index.js';
@@ -18,7 +18,7 @@ await Promise.all(
   }),
 );
 // Read back what the other process wrote (it may or may not be done: just no errors).
-ex.cache.stats();
+await ex.cache.stats();
 if (mode === 'kill') {
   // Die without closing anything: every result must already be committed.
   process.stdout.write(JSON.stringify({ made, cached }) + '\n', () => process.kill(process.pid, 'SIGKILL'));

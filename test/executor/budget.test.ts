@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/config/index.js';
-import { BudgetExceeded, openExecutor, promptTokenCeiling, SpendLedger } from '../../src/executor/index.js';
+import { BudgetExceeded, openExecutor, promptTokenCeiling } from '../../src/executor/index.js';
 import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
+import { backends } from '../helpers/backends.js';
 import { KEY, KEY_ENV, testSpace, user } from './_space.js';
 
 const env = { [KEY_ENV]: KEY };
@@ -10,7 +11,7 @@ afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-describe('budget', () => {
+describe.each(backends())('budget on $name', (backend) => {
   it('is never exceeded by 32 concurrent calls; the rest are refused with BudgetExceeded', async () => {
     // Real usage varies per call (and sometimes uses all of max_tokens), as endpoints do.
     const server: FakeServer = await startOpenAIServer({
@@ -24,7 +25,7 @@ describe('budget', () => {
     const reqs = Array.from({ length: 32 }, (_, i) => ({ model: 'B', messages: user(`question number ${i}`), sample: i }));
     const worst = probe.worstCaseUsd(reqs[0]!);
     const budget = worst * 10.5;
-    const ex = await openExecutor({ space, env, budgetUsd: budget });
+    const ex = await openExecutor({ space, env, budgetUsd: budget, dbPath: backend.fresh('budget') });
     open.push(ex);
 
     const settled = await Promise.allSettled(reqs.map((r) => ex.generate(r)));
@@ -52,7 +53,7 @@ describe('budget', () => {
   it('refuses a call whose worst case does not fit before sending anything', async () => {
     const server = await startOpenAIServer();
     open.push(server);
-    const ex = await openExecutor({ space: testSpace(server.url), env, budgetUsd: 0.0001 });
+    const ex = await openExecutor({ space: testSpace(server.url), env, budgetUsd: 0.0001, dbPath: backend.fresh('refuse') });
     open.push(ex);
     const err = await ex.generate({ model: 'B', messages: user('too expensive'), maxTokens: 1000 }).catch((e) => e);
     expect(err).toBeInstanceOf(BudgetExceeded);
@@ -67,20 +68,5 @@ describe('budget', () => {
 
   it('rejects a negative budget as bad input', async () => {
     await expect(openExecutor({ space: testSpace('http://127.0.0.1:9/v1'), budgetUsd: -1 })).rejects.toThrow(InputError);
-  });
-
-  it('ledger: reserve, settle, release by account', () => {
-    const l = new SpendLedger(1);
-    const a = l.reserve('X', 0.6);
-    expect(() => l.reserve('X', 0.5)).toThrow(BudgetExceeded);
-    l.settle(a, 'mixture', 0.2);
-    const b = l.reserve('X', 0.5);
-    l.release(b);
-    const c = l.reserve('X', 0.7);
-    l.settle(c, 'judge', 0.7);
-    expect(() => l.reserve('X', 0.2)).toThrow(BudgetExceeded);
-    const snap = l.snapshot();
-    expect(snap).toMatchObject({ byAccount: { judge: 0.7, mixture: 0.2 }, reserved: 0, budget: 1, calls: { made: 2, cached: 0, failed: 1 } });
-    expect(snap.total).toBeCloseTo(0.9, 12);
   });
 });

@@ -3,8 +3,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { openDatabase, openExecutor, CacheStore } from '../../src/executor/index.js';
+import { openDatabase, openExecutor, openStorage, CacheStore } from '../../src/executor/index.js';
 import { startOpenAIServer } from '../helpers/openai-server.js';
+import { backends } from '../helpers/backends.js';
 import { KEY, KEY_ENV, tempDir, testSpace, user } from './_space.js';
 
 const WORKER = resolve(import.meta.dirname, '_db-worker.ts');
@@ -26,7 +27,7 @@ function runWorker(args: string[]): Promise<{ code: number | null; signal: NodeJ
 }
 
 describe('database', () => {
-  it('creates the parent folder and sets WAL, synchronous=NORMAL, busy_timeout and schema versions', () => {
+  it('creates the parent folder and sets WAL, synchronous=NORMAL, busy_timeout and schema versions', async () => {
     const file = join(tempDir(), 'deep', 'er', 'moa.sqlite');
     const db = openDatabase(file);
     expect(existsSync(file)).toBe(true);
@@ -34,65 +35,13 @@ describe('database', () => {
     expect(db.pragma('synchronous', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(10_000);
     expect(db.prepare("SELECT version FROM schema_versions WHERE component = 'cache'").get()).toEqual({ version: 1 });
+    expect(db.prepare("SELECT component FROM schema_versions ORDER BY component").all()).toEqual(['cache', 'leases', 'ledger', 'storage'].map((component) => ({ component })));
     db.close();
     // Reopening is idempotent.
     openDatabase(file).close();
-    const mem = openDatabase(':memory:');
-    expect(new CacheStore(mem).count()).toBe(0);
-    mem.close();
-  });
-
-  it('commits each result as it arrives: a process killed with -9 loses none of them', async () => {
-    const server = await startOpenAIServer();
-    open.push(server);
-    const file = join(tempDir(), 'kill.sqlite');
-    const out = await runWorker([file, server.url, 'killed', '12', 'kill']);
-    expect(out.signal).toBe('SIGKILL');
-    expect(JSON.parse(out.stdout)).toEqual({ made: 24, cached: 0 });
-    // A fresh connection sees every completed generation.
-    const db = new Database(file, { readonly: true });
-    const n = (db.prepare('SELECT COUNT(*) AS n FROM generations').get() as { n: number }).n;
-    db.close();
-    expect(n).toBe(24);
-  });
-
-  it('three processes create, read and write one database file at once without errors', async () => {
-    const server = await startOpenAIServer({ latencyMs: 2 });
-    open.push(server);
-    const file = join(tempDir(), 'shared.sqlite');
-    const N = 40;
-    // Two children race to create the fresh file; this process joins while they work.
-    const child = runWorker([file, server.url, 'child', String(N)]);
-    const child2 = runWorker([file, server.url, 'other', String(N)]);
-    while (!existsSync(file)) await new Promise((r) => setTimeout(r, 20));
-    const ex = await openExecutor({ space: testSpace(server.url), dbPath: file });
-    open.push(ex);
-    const mine = Promise.all(
-      Array.from({ length: N }, async (_, i) => {
-        await ex.generate({ model: 'C', messages: user(`parent ${i}`) });
-        await ex.generate({ model: 'C', messages: user(`shared ${i}`) });
-        ex.cache.stats();
-      }),
-    );
-    const [out, out2] = await Promise.all([child, child2, mine]);
-    for (const o of [out, out2]) {
-      expect(o.stderr).toBe('');
-      expect(o.code).toBe(0);
-      const summary = JSON.parse(o.stdout) as { made: number; cached: number };
-      expect(summary.made + summary.cached).toBe(2 * N);
-    }
-    // Every private and shared prompt is stored exactly once.
-    expect(ex.cache.count()).toBe(4 * N);
-    for (const p of ['parent', 'child', 'other', 'shared']) {
-      for (let i = 0; i < N; i++) expect(ex.cache.get(ex.keyOf({ model: 'C', messages: user(`${p} ${i}`) })), `${p} ${i}`).toBeDefined();
-    }
-    // A shared prompt was paid at most once per process (they may race on the same key).
-    expect(server.count()).toBeLessThanOrEqual(6 * N);
-    expect(server.count()).toBeGreaterThanOrEqual(4 * N);
-    // Everything the child wrote is now served from the cache here.
-    const before = server.count();
-    await ex.generate({ model: 'C', messages: user('child 7') });
-    expect(server.count()).toBe(before);
+    const mem = await openStorage(':memory:');
+    expect(await new CacheStore(mem).count()).toBe(0);
+    await mem.close();
   });
 
   it('never writes the API key to the database file or its WAL', async () => {
@@ -117,5 +66,58 @@ describe('database', () => {
     const db = new Database(file, { readonly: true });
     expect((db.prepare('SELECT COUNT(*) AS n FROM generations').get() as { n: number }).n).toBe(5);
     db.close();
+  });
+});
+
+describe.each(backends())('several processes on one $name database', (backend) => {
+  it('commits each result as it arrives: a process killed with -9 loses none of them', async () => {
+    const server = await startOpenAIServer();
+    open.push(server);
+    const location = backend.fresh('kill');
+    const out = await runWorker([location, server.url, 'killed', '12', 'kill']);
+    expect(out.signal).toBe('SIGKILL');
+    expect(JSON.parse(out.stdout)).toEqual({ made: 24, cached: 0 });
+    // A fresh connection sees every completed generation.
+    const storage = await openStorage(location);
+    expect(await new CacheStore(storage).count()).toBe(24);
+    await storage.close();
+  });
+
+  it('three processes create, read and write one database at once without errors, paying for each generation once', async () => {
+    const server = await startOpenAIServer({ latencyMs: 2 });
+    open.push(server);
+    const file = backend.fresh('shared');
+    const N = 40;
+    // Two children race to create the fresh file; this process joins while they work.
+    const child = runWorker([file, server.url, 'child', String(N)]);
+    const child2 = runWorker([file, server.url, 'other', String(N)]);
+    if (backend.name === 'sqlite') while (!existsSync(file)) await new Promise((r) => setTimeout(r, 20));
+    const ex = await openExecutor({ space: testSpace(server.url), dbPath: file });
+    open.push(ex);
+    const mine = Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        await ex.generate({ model: 'C', messages: user(`parent ${i}`) });
+        await ex.generate({ model: 'C', messages: user(`shared ${i}`) });
+        await ex.cache.stats();
+      }),
+    );
+    const [out, out2] = await Promise.all([child, child2, mine]);
+    for (const o of [out, out2]) {
+      expect(o.stderr).toBe('');
+      expect(o.code).toBe(0);
+      const summary = JSON.parse(o.stdout) as { made: number; cached: number };
+      expect(summary.made + summary.cached).toBe(2 * N);
+    }
+    // Every private and shared prompt is stored exactly once.
+    expect(await ex.cache.count()).toBe(4 * N);
+    for (const p of ['parent', 'child', 'other', 'shared']) {
+      for (let i = 0; i < N; i++) expect(await ex.cache.get(ex.keyOf({ model: 'C', messages: user(`${p} ${i}`) })), `${p} ${i}`).toBeDefined();
+    }
+    // The in-flight markers: a shared prompt the three processes raced on was paid for once.
+    expect(server.count()).toBe(4 * N);
+    // Everything the child wrote is now served from the cache here.
+    const before = server.count();
+    await ex.generate({ model: 'C', messages: user('child 7') });
+    expect(server.count()).toBe(before);
   });
 });

@@ -3,6 +3,7 @@ import { InputError } from '../../src/config/index.js';
 import { openExecutor, type CachingExecutor } from '../../src/executor/index.js';
 import { createOpenAIProvider, ProviderError } from '../../src/providers/index.js';
 import { defaultAnswer, startOpenAIServer, type FakeHandler, type FakeServer } from '../helpers/openai-server.js';
+import { backends } from '../helpers/backends.js';
 import { KEY, KEY_ENV, testSpace, user } from './_space.js';
 
 const env = { [KEY_ENV]: KEY };
@@ -11,15 +12,15 @@ afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-async function setup(handler?: FakeHandler, opts: { latencyMs?: number; maxRetries?: number } = {}) {
-  const server = await startOpenAIServer({ handler, latencyMs: opts.latencyMs });
-  open.push(server);
-  const ex = await openExecutor({ space: testSpace(server.url, { maxRetries: opts.maxRetries }), env, providerOptions: { retryBaseMs: 1 } });
-  open.push(ex);
-  return { server, ex };
-}
+describe.each(backends())('caching executor on $name', (backend) => {
+  async function setup(handler?: FakeHandler, opts: { latencyMs?: number; maxRetries?: number } = {}) {
+    const server = await startOpenAIServer({ handler, latencyMs: opts.latencyMs });
+    open.push(server);
+    const ex = await openExecutor({ space: testSpace(server.url, { maxRetries: opts.maxRetries }), dbPath: backend.fresh('executor'), env, providerOptions: { retryBaseMs: 1 } });
+    open.push(ex);
+    return { server, ex };
+  }
 
-describe('caching executor', () => {
   it('misses once, then serves the same request from the cache with zero provider calls', async () => {
     const { server, ex } = await setup(() => ({ usage: { prompt_tokens: 1000, completion_tokens: 500 } }));
     const req = { model: 'A', messages: user('hello there') };
@@ -98,7 +99,7 @@ describe('caching executor', () => {
     expect(deltas.join('')).toBe('alpha beta gamma delta');
     expect(r.text).toBe('alpha beta gamma delta');
     expect(server.calls[0]!.body.stream).toBe(true);
-    expect(ex.cache.get(r.key)!.text).toBe('alpha beta gamma delta');
+    expect((await ex.cache.get(r.key))!.text).toBe('alpha beta gamma delta');
     const replay: string[] = [];
     const hit = await ex.generate({ model: 'A', messages: user('s') }, { onToken: (d) => replay.push(d) });
     expect(hit.cached).toBe(true);
@@ -165,7 +166,7 @@ describe('caching executor', () => {
   it('rejects unknown models and missing API keys with InputError before any call', async () => {
     const server = await startOpenAIServer();
     open.push(server);
-    const ex = await openExecutor({ space: testSpace(server.url), env: {} });
+    const ex = await openExecutor({ space: testSpace(server.url), dbPath: backend.fresh('keys'), env: {} });
     open.push(ex);
     await expect(ex.generate({ model: 'nope', messages: user('x') })).rejects.toThrow(InputError);
     const err = await ex.generate({ model: 'A', messages: user('x') }).catch((e) => e);
@@ -187,7 +188,7 @@ describe('caching executor', () => {
     const [a, b] = await Promise.all([ex.generate(req, { noCache: true }), ex.generate(req, { noCache: true })]);
     expect(server.count()).toBe(3);
     expect([a.cached, b.cached]).toEqual([false, false]);
-    expect(ex.cache.count()).toBe(1);
+    expect(await ex.cache.count()).toBe(1);
     expect(ex.spend().calls.made).toBe(3);
   });
 
@@ -208,7 +209,7 @@ describe('caching executor', () => {
     setTimeout(() => ac2.abort(new Error('gone')), 10);
     await expect(only).rejects.toThrow('gone');
     await new Promise((r) => setTimeout(r, 5));
-    expect(ex.cache.get(ex.keyOf({ model: 'A', messages: user('nobody waits') }))).toBeUndefined();
+    expect(await ex.cache.get(ex.keyOf({ model: 'A', messages: user('nobody waits') }))).toBeUndefined();
     expect(ex.spend().reserved).toBe(0);
   });
 
@@ -218,7 +219,7 @@ describe('caching executor', () => {
     const other = await startOpenAIServer();
     open.push(other);
     const override = createOpenAIProvider('remote', { kind: 'openai', baseURL: server.url, keyless: true, maxConcurrency: 4, timeoutMs: 5000, maxRetries: 0, sendSeed: false });
-    const ex = await openExecutor({ space: testSpace(other.url), env: {}, providers: new Map([['remote', override]]) });
+    const ex = await openExecutor({ space: testSpace(other.url), dbPath: backend.fresh('override'), env: {}, providers: new Map([['remote', override]]) });
     open.push(ex);
     expect((await ex.generate({ model: 'A', messages: user('o') })).text).toBe('from override');
     expect(server.count()).toBe(1);

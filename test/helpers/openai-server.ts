@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { handleBatchApi, SimBatchService, type BatchAnswer, type FinishedJob } from '../../src/sim/index.js';
 
 /** One request the server received (chat completions only; `GET /v1/models` is not recorded). */
 export interface FakeCall {
@@ -34,10 +35,21 @@ export interface FakeReply {
 
 export type FakeHandler = (body: any, call: FakeCall, n: number) => FakeReply | Promise<FakeReply>;
 
+export interface FakeBatchOptions {
+  /** How long each job stays in progress, ms (default 0). */
+  delayMs?: number;
+  /** Change a job as it finishes: expire it, drop or corrupt output lines. */
+  finish?: (job: FinishedJob) => FinishedJob | void;
+}
+
 export interface FakeServer {
   /** Base URL ending in `/v1`, ready for `baseURL`. */
   url: string;
   calls: FakeCall[];
+  /** The Batch API (`/v1/files`, `/v1/batches`): its `counts` say how many uploads, jobs, polls were made; `hold` keeps jobs pending. */
+  batch: SimBatchService;
+  /** Request lines the batch jobs answered (through the same handler as online calls, not counted in `calls`). */
+  batchLines: FakeCall[];
   /** Chat-completion calls received, optionally only those for one model. */
   count(model?: string): number;
   reset(): void;
@@ -111,20 +123,52 @@ function logprobsContent(reply: FakeReply, body: any): { content: FakeLogprob[] 
   };
 }
 
+function usageOf(body: any, reply: FakeReply, text: string) {
+  const usage = reply.usage === null ? null : (reply.usage ?? { prompt_tokens: roughTokens(promptText(body)), completion_tokens: roughTokens(text) });
+  return usage && { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
+}
+
+/** A non-streamed chat completion for a request and the handler's reply. */
+function completion(body: any, reply: FakeReply, id: string): Record<string, unknown> {
+  const text = reply.text ?? defaultAnswer(body);
+  const c: Record<string, unknown> = {
+    id,
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model: body.model,
+    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: reply.finishReason ?? 'stop', logprobs: logprobsContent(reply, body) }],
+  };
+  const usage = usageOf(body, reply, text);
+  if (usage) c.usage = usage;
+  return c;
+}
+
 /**
  * A real loopback HTTP server speaking the OpenAI chat-completions protocol, for tests.
  * It counts calls, answers deterministically by default, and lets a handler script
  * errors, delays, missing usage, logprobs and Retry-After headers.
  */
 export async function startOpenAIServer(
-  opts: { handler?: FakeHandler; latencyMs?: number } = {},
+  opts: { handler?: FakeHandler; latencyMs?: number; batch?: FakeBatchOptions } = {},
 ): Promise<FakeServer> {
   const calls: FakeCall[] = [];
+  const batchLines: FakeCall[] = [];
   let seq = 0;
+  // Batch lines get the handler's answer for the same body, as a completion or an error body.
+  const answerLine = async (body: any): Promise<BatchAnswer> => {
+    const call: FakeCall = { body, headers: {} };
+    batchLines.push(call);
+    const reply: FakeReply = opts.handler ? await opts.handler(body, call, seq++) : {};
+    const status = reply.status ?? 200;
+    if (status >= 400 || reply.raw !== undefined) return { status: status >= 400 ? status : 500, body: reply.body ?? { error: { message: `fake error ${status}`, type: 'fake_error', code: null } } };
+    return { status, body: reply.body ?? completion(body, reply, `chatcmpl-fake-b${batchLines.length}`) };
+  };
+  const batch = new SimBatchService({ answer: answerLine, delayMs: opts.batch?.delayMs, finish: opts.batch?.finish });
 
   const server = createServer(async (req, res) => {
     try {
       const path = (req.url ?? '').split('?')[0]!;
+      if (await handleBatchApi(batch, req, res, path.replace(/\/+$/, ''))) return;
       if (req.method === 'GET' && /\/v1\/models\/?$/.test(path)) {
         sendJson(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'test' }] });
         return;
@@ -166,11 +210,7 @@ export async function startOpenAIServer(
 
       const text = reply.text ?? defaultAnswer(body);
       const finish = reply.finishReason ?? 'stop';
-      const usage =
-        reply.usage === null
-          ? null
-          : (reply.usage ?? { prompt_tokens: roughTokens(promptText(body)), completion_tokens: roughTokens(text) });
-      const usageObj = usage && { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
+      const usageObj = usageOf(body, reply, text);
       const id = `chatcmpl-fake-${n}`;
       const created = 1_700_000_000;
       const model = body.model;
@@ -196,17 +236,11 @@ export async function startOpenAIServer(
         return;
       }
 
-      const completion: Record<string, unknown> = {
-        id,
-        object: 'chat.completion',
-        created,
-        model,
-        choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: finish, logprobs: lp }],
-      };
-      if (usageObj) completion.usage = usageObj;
-      sendJson(res, 200, completion, reply.headers);
+      sendJson(res, 200, completion(body, reply, id), reply.headers);
     } catch (e) {
-      if (!res.headersSent) sendJson(res, 500, { error: { message: `fake server failure: ${(e as Error).message}`, type: 'server_error', code: null } });
+      const status = (e as { status?: number }).status;
+      if (!res.headersSent && status) sendJson(res, status, { error: { message: (e as Error).message, type: 'invalid_request_error', code: null } });
+      else if (!res.headersSent) sendJson(res, 500, { error: { message: `fake server failure: ${(e as Error).message}`, type: 'server_error', code: null } });
       else res.destroy();
     }
   });
@@ -217,6 +251,8 @@ export async function startOpenAIServer(
   return {
     url: `http://127.0.0.1:${port}/v1`,
     calls,
+    batch,
+    batchLines,
     count(model?: string) {
       return model === undefined ? calls.length : calls.filter((c) => c.body?.model === model).length;
     },

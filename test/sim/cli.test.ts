@@ -7,10 +7,12 @@ import { loadValidationSet } from '../../src/eval/validation-set.js';
 import { createSimProvider, simTruth, startSimServer } from '../../src/sim/index.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { ROOT, runCli, spawnCli } from '../helpers/cli.js';
+import { ProviderSchema } from '../../src/config/space.js';
+import { batchInputLine, createOpenAIBatchClient, parseBatchOutput } from '../../src/providers/index.js';
 
 describe('moa-search sim serve', () => {
-  it('prints its base URL, serves the world, and stops cleanly on SIGTERM', async () => {
-    const child = spawnCli(['sim', 'serve', '--port', '0', '--seed', '0']);
+  it('prints its base URL, serves the world (and its Batch API, with --batch-delay-ms), and stops cleanly on SIGTERM', async () => {
+    const child = spawnCli(['sim', 'serve', '--port', '0', '--seed', '0', '--batch-delay-ms', '400']);
     let out = '';
     const url = await new Promise<string>((res, rej) => {
       child.stdout!.on('data', (d) => {
@@ -24,6 +26,13 @@ describe('moa-search sim serve', () => {
     const r = (await (await fetch(`${url}/chat/completions`, { method: 'POST', body: JSON.stringify(body) })).json()) as { choices: Array<{ message: { content: string } }> };
     const local = await createSimProvider({}).complete({ model: body.model, messages: body.messages as never, temperature: 0.7, seed: 1 });
     expect(r.choices[0]!.message.content).toBe(local.text);
+    const batch = createOpenAIBatchClient('served', ProviderSchema.parse({ baseURL: url, keyless: true, maxRetries: 0, batch: {} }));
+    const job = await batch.create(await batch.upload(batchInputLine('k', { model: body.model, messages: body.messages as never, temperature: 0.7, seed: 1 }) + '\n'), {});
+    expect((await batch.retrieve(job.id)).status).toBe('in_progress');
+    await new Promise((res) => setTimeout(res, 450));
+    const done = await batch.retrieve(job.id);
+    expect(done.status).toBe('completed');
+    expect(parseBatchOutput(await batch.download(done.outputFileId!)).results[0]).toMatchObject({ customId: 'k', response: { text: local.text } });
     const code = await new Promise<number | null>((res) => {
       child.on('exit', (c) => res(c));
       child.kill('SIGTERM');

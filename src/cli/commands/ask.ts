@@ -17,7 +17,7 @@ export function registerAsk(program: Command): void {
     .argument('<prompt>', 'the user prompt, or - to read it from stdin')
     .option('--space <file>', 'search-space file (default: the simulated world)')
     .requiredOption('--mixture <file|json>', 'mixture file, or inline JSON such as \'{"layers":2,"proposers":{"A":2},"aggregator":"A"}\'')
-    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'cache database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--system <text>', 'a system message for the conversation')
     .option('--json', 'print {answer, trace, cost} as JSON instead of streaming')
     .option('--budget <usd>', 'refuse uncached calls that could push spend past this many USD')
@@ -33,9 +33,10 @@ async function readStdin(): Promise<string> {
 
 async function runAsk(promptArg: string, opts: AskOptions): Promise<void> {
   // Loaded here so `moa-search --help` never pulls in SQLite or the OpenAI SDK.
-  const { InputError, loadSpace, loadMixture, mixtureName } = await import('../../config/index.js');
+  const { InputError, loadSpace, loadMixture, mixtureName, findModel } = await import('../../config/index.js');
   const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
-  const { runMixture, runTotals, loadTemplates, checkMixtureKeys } = await import('../../moa/index.js');
+  const { checkDbLocation } = await import('../../executor/db-location.js');
+  const { runMixture, runTotals, loadTemplates, checkMixtureKeys, mixtureModels } = await import('../../moa/index.js');
 
   // Everything is validated before the database is opened: bad input writes nothing.
   let budgetUsd: number | undefined;
@@ -52,14 +53,24 @@ async function runAsk(promptArg: string, opts: AskOptions): Promise<void> {
   const mixture = loadMixture(opts.mixture, space);
   const templates = loadTemplates(mixture.prompts);
   checkMixtureKeys(mixture, space);
-  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
-
-  const { openExecutor } = await import('../../executor/index.js');
-  const executor = await openExecutor({ space, dbPath: resolveDbPath(opts.db), budgetUsd });
+  const dbPath = checkDbLocation(resolveDbPath(opts.db));
   const messages = [
     ...(opts.system !== undefined ? [{ role: 'system' as const, content: opts.system }] : []),
     { role: 'user' as const, content: prompt },
   ];
+  const { openExecutor, contextOverflow } = await import('../../executor/index.js');
+  // Every model of a mixture reads the prompt (aggregators read it with the answers): one that cannot is refused now.
+  for (const id of mixtureModels(mixture)) {
+    const over = contextOverflow(findModel(space, id)!, messages, space.generation.maxTokens);
+    if (over)
+      throw new InputError(
+        `the prompt (${over.promptTokens}+ tokens) cannot fit the context window of ${id} (${over.contextWindow} tokens, ${over.maxTokens} of them kept for the answer by generation.maxTokens)`,
+        { field: promptArg === '-' ? 'prompt (stdin)' : 'prompt' },
+      );
+  }
+
+  const executor = await openExecutor({ space, dbPath, budgetUsd });
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
   let wroteAny = false;
   let lastChar = '';
   try {

@@ -11,22 +11,43 @@ interface EvalOptions {
   budget?: number;
   json?: boolean;
   seed?: number;
+  preferences?: string;
+  judge?: string;
+  judgeMixture?: string;
+  criteria?: boolean;
+  limit?: number;
+  batch?: boolean;
 }
 
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('Evaluate one mixture (or a single baseline model) on a validation set: score, 95% CIs, LC win rate, cost.')
+    .description('Evaluate one mixture (or a single baseline model) on a validation set: score, 95% CIs, LC win rate, cost. With --preferences: score a judge by its agreement with reference preferences.')
     .option('--space <file>', 'search-space file (default: the simulated world)')
     .option('--validation <file>', 'validation set, JSONL (default: the space\'s `validation`, or sim-100 for the simulated world)')
     .option('--mixture <file|json>', 'mixture file, or inline JSON such as \'{"layers":2,"proposers":{"A":2},"aggregator":"A"}\'')
     .option('--baseline <model>', 'evaluate a single model (the 1-proposer, no-aggregator mixture) instead of --mixture')
-    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
-    .option('--concurrency <n>', 'prompts evaluated at once', numberArg({ integer: true, min: 1, max: 256 }), 4)
+    .option('--db <file|url>', 'cache database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--concurrency <n>', 'prompts evaluated at once (default 4; with --batch, all of them)', numberArg({ integer: true, min: 1, max: 256 }))
     .option('--budget <usd>', 'refuse uncached calls that could push spend past this many USD', numberArg({ min: 0 }))
     .option('--seed <n>', 'bootstrap seed for the confidence intervals', numberArg({ integer: true }), 0)
+    .option('--batch', 'send uncached requests as provider Batch API jobs, layer by layer (every provider used needs `batch:` in the space): about half the price, answers in minutes to hours; a killed run re-attaches to its jobs')
     .option('--json', 'print {score, ci, bySource, lc, costPerQuery, tflopsPerQuery, spent, calls, ...} as JSON')
-    .action(action((opts: EvalOptions) => runEval(opts)));
+    .option('--preferences <file>', 'score a judge instead: reference preferences, JSONL {prompt, output_1, output_2, preference 1-2} or AlpacaEval annotations (JSON)')
+    .option('--judge-mixture <file|json>', 'with --preferences: the judging mixture to score (proposers judge, the aggregator decides)')
+    .option('--judge <model>', 'with --preferences: a single judge model to score (default: the space\'s judge)')
+    .option('--criteria', 'with --preferences: the judge first lists the criteria that matter for each prompt')
+    .option('--limit <n>', 'with --preferences: only the first n pairs', numberArg({ integer: true, min: 1 }))
+    .action(action((opts: EvalOptions) => (opts.preferences !== undefined ? runJudgeEval(opts) : runEval(opts))));
+}
+
+async function runJudgeEval(opts: EvalOptions): Promise<void> {
+  const { InputError } = await import('../../config/index.js');
+  for (const [flag, v] of [['--mixture', opts.mixture], ['--baseline', opts.baseline], ['--validation', opts.validation]] as const)
+    if (v !== undefined) throw new InputError('scores a mixture or model as an answerer; with --preferences, name the judge with --judge-mixture or --judge', { field: flag });
+  if (opts.batch) throw new InputError('scoring a judge (--preferences) has no Batch API mode yet; run it without --batch', { field: '--batch' });
+  const { evalJudge } = await import('../eval-judge.js');
+  await evalJudge({ ...opts, preferences: opts.preferences! });
 }
 
 const num = (x: number) => (Number.isFinite(x) ? x : null);
@@ -34,12 +55,17 @@ const num = (x: number) => (Number.isFinite(x) ? x : null);
 async function runEval(opts: EvalOptions): Promise<void> {
   // Loaded here so `moa-search --help` never pulls in SQLite or the OpenAI SDK.
   const { dirname, resolve } = await import('node:path');
-  const { InputError, loadSpace, loadMixture, mixtureName, singleModelMixture, checkMixtureAgainstSpace } = await import('../../config/index.js');
+  const { InputError, loadSpace, loadMixture, mixtureName, singleModelMixture, checkMixtureAgainstSpace, checkNotSelfJudged, judgeModelOf, checkRole } = await import(
+    '../../config/index.js'
+  );
   const { SIM_SPACE_FILE, SIM_VALIDATION_FILE, resolveDbPath } = await import('../../paths.js');
-  const { checkMixtureKeys, loadTemplates } = await import('../../moa/index.js');
+  const { checkDbLocation } = await import('../../executor/db-location.js');
+  const { checkMixtureKeys, loadTemplates, mixtureModels } = await import('../../moa/index.js');
   const { loadValidationSet, resolveJudge, evaluateMixture } = await import('../../eval/index.js');
 
   // Everything is validated before the database is opened: bad input writes nothing.
+  for (const [flag, v] of [['--judge-mixture', opts.judgeMixture], ['--judge', opts.judge], ['--criteria', opts.criteria], ['--limit', opts.limit]] as const)
+    if (v !== undefined) throw new InputError('only applies with --preferences (scoring a judge)', { field: flag });
   if (!!opts.mixture === !!opts.baseline) throw new InputError('give exactly one of --mixture <file|json> or --baseline <model>', { field: opts.mixture ? '--baseline' : '--mixture' });
   const spaceFile = opts.space ?? SIM_SPACE_FILE;
   const space = loadSpace(spaceFile);
@@ -48,22 +74,42 @@ async function runEval(opts: EvalOptions): Promise<void> {
   else {
     mixture = singleModelMixture(opts.baseline!);
     if (!space.models.some((m) => m.id === opts.baseline)) throw new InputError(`unknown model "${opts.baseline}" (not in ${space.file})`, { field: '--baseline' });
+    checkRole(space, opts.baseline!, 'single', { field: '--baseline' });
     checkMixtureAgainstSpace(mixture, space, '--baseline');
   }
   loadTemplates(mixture.prompts);
   checkMixtureKeys(mixture, space);
   const judge = resolveJudge(space);
+  // Self-judging is refused, not flagged: a judge prefers its own answers, so the score would not mean what it says.
+  const inline = !!opts.mixture?.trim().startsWith('{');
+  checkNotSelfJudged(mixture.aggregator, judgeModelOf(judge), opts.baseline ? { field: '--baseline' } : { file: inline ? '--mixture' : opts.mixture, field: 'aggregator' });
   checkMixtureKeys(judge.mixture ?? singleModelMixture(judge.model!), space);
   let validationFile = opts.validation;
   if (!validationFile && space.validation) validationFile = resolve(dirname(resolve(space.file)), space.validation);
   if (!validationFile && !opts.space) validationFile = SIM_VALIDATION_FILE;
   if (!validationFile) throw new InputError('no validation set: pass --validation <file> or set `validation` in the space', { field: '--validation' });
   const items = loadValidationSet(validationFile);
-  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
-
-  const { openExecutor } = await import('../../executor/index.js');
-  const executor = await openExecutor({ space, dbPath: resolveDbPath(opts.db), budgetUsd: opts.budget });
+  const dbPath = checkDbLocation(resolveDbPath(opts.db));
+  const { checkBatchProviders, openExecutor, withBatching } = await import('../../executor/index.js');
+  if (opts.batch) checkBatchProviders(space, [...mixtureModels(mixture), ...(judge.mixture ? mixtureModels(judge.mixture) : [judge.model!])]);
   const tty = process.stderr.isTTY;
+  let live = false;
+  const endLive = () => {
+    if (live) process.stderr.write('\n');
+    live = false;
+  };
+  const inner = await openExecutor({ space, dbPath, budgetUsd: opts.budget });
+  // Said once the database is open: a PostgreSQL server that refuses us is still one line.
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
+  const { batchProgress, batchSummary } = await import('../batch-progress.js');
+  const onEvent = batchProgress(process.stderr, { beforeLine: endLive });
+  const batched = opts.batch
+    ? await withBatching(inner, { onEvent }).catch(async (e: unknown) => {
+        await inner.close();
+        throw e;
+      })
+    : undefined;
+  const executor = batched ?? inner;
   const name = mixtureName(mixture, space);
   try {
     const r = await evaluateMixture({
@@ -71,15 +117,19 @@ async function runEval(opts: EvalOptions): Promise<void> {
       space,
       items,
       executor,
-      concurrency: opts.concurrency,
+      // Batched, every prompt is in flight so each layer's requests of all prompts go out together.
+      concurrency: opts.concurrency ?? (opts.batch ? items.length : 4),
       bootstrap: { seed: opts.seed ?? 0 },
       onProgress: ({ done, total }) => {
         // A live counter on a terminal; on a pipe, a line every 10 prompts (and the last).
-        if (tty) process.stderr.write(`\r  evaluating ${name}: ${done}/${total}`);
-        else if (done % 10 === 0 || done === total) process.stderr.write(`evaluating: ${done}/${total} prompts\n`);
+        if (tty) {
+          process.stderr.write(`\r  evaluating ${name}: ${done}/${total}`);
+          live = true;
+        } else if (done % 10 === 0 || done === total) process.stderr.write(`evaluating: ${done}/${total} prompts\n`);
       },
     });
-    if (tty) process.stderr.write('\n');
+    endLive();
+    const batchStats = batched?.batchStats();
     const bySource: Record<string, { winRate: number; ci: [number, number]; n: number }> = {};
     for (const [s, v] of Object.entries(r.bySource)) bySource[s] = { winRate: v.winRate, ci: v.ci, n: v.n };
     if (opts.json) {
@@ -98,6 +148,7 @@ async function runEval(opts: EvalOptions): Promise<void> {
         n: items.length,
         mixture: name,
         judge: judge.mixture ? 'mixture' : judge.model,
+        ...(batchStats ? { batch: batchStats } : {}),
       };
       process.stdout.write(JSON.stringify(out) + '\n');
       return;
@@ -117,6 +168,7 @@ async function runEval(opts: EvalOptions): Promise<void> {
       `spent     $${r.spent.total.toFixed(4)} (mixture $${r.spent.mixture.toFixed(4)}, judge $${r.spent.judge.toFixed(4)}); calls: ${r.calls.made} made, ${r.calls.cached} cached`,
       `failures  generation ${r.failures.generation}, judge unparsed ${r.failures.judgeUnparsed}, truncated ${r.failures.truncated}`,
     ];
+    if (batchStats) lines.push(`batch     ${batchSummary(batchStats)}`);
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
     await executor.close();

@@ -20,7 +20,7 @@ export function registerReport(program: Command): void {
 
 async function runReport(studyName: string, opts: ReportOptions): Promise<void> {
   // Loaded here so `moa-search --help` never pulls in SQLite or vega.
-  const { InputError } = await import('../../config/index.js');
+  const { InputError, checkOutputDir } = await import('../../config/index.js');
   const { resolveDbPath } = await import('../../paths.js');
   // vega is loaded only once the input is known to be good
   const { openStudyDatabase, readStudy } = await import('../../report/study-source.js');
@@ -31,9 +31,11 @@ async function runReport(studyName: string, opts: ReportOptions): Promise<void> 
     // Validate everything (study exists, space loads) before a single file is written.
     const { study } = await readStudy(db, studyName);
     const { space, warning } = studySpace(study, opts.space);
+    const { reportDirFor } = await import('../../report/report-dir.js');
+    const outDir = checkOutputDir(opts.out ?? reportDirFor(db.name, studyName), '--out');
     if (warning) process.stderr.write(`moa-search: warning: ${warning}\n`);
     const { writeReport } = await import('../../report/write-report.js');
-    const { dir, files, report } = await writeReport({ db, studyName, ...(space ? { space } : {}), ...(opts.out ? { outDir: opts.out } : {}) });
+    const { dir, files, report } = await writeReport({ db, studyName, ...(space ? { space } : {}), outDir });
     const rec = report.analysis.recommended;
     process.stdout.write(`Report of study "${studyName}" written to ${dir}\n`);
     for (const f of files) process.stdout.write(`  ${f}\n`);

@@ -11,16 +11,17 @@ export function registerSearch(program: Command): void {
     .option('--validation <file>', 'validation set (JSONL); default: the space\'s `validation`, or sim-100 for the simulated world')
     .option('--prompts <n>', 'use a stratified subset of n validation prompts (default: all; the strategy chooses how many each measurement uses)', numberArg({ integer: true, positive: true }))
     .option('--study <name>', 'study name (default: generated and printed)')
-    .option('--resume', 'continue the study named by --study (no paid call is repeated)')
+    .option('--resume', 'continue the study named by --study (no paid call is repeated); it keeps its own settings, and only --budget and --max-evals may change')
     .option('--max-evals <n>', 'at most this many search measurements (screens, promotions, replicates; references not counted)', numberArg({ integer: true, positive: true }))
-    .addOption(new Option('--strategy <name>', 'search strategy: bfgs (multi-fidelity, the default) or a baseline').choices(['bfgs', 'random', 'greedy', 'archon', 'exhaustive']).default('bfgs'))
-    .addOption(new Option('--inner-optimizer <name>', 'how bfgs maximizes the acquisition: bfgs (analytic gradients) or nelder-mead (fmin)').choices(['bfgs', 'nelder-mead']).default('bfgs'))
-    .option('--seed <n>', 'seed of the strategy\'s randomness', numberArg({ integer: true, min: 0 }), 0)
+    // No commander defaults for what a study stores: on --resume, a flag left out must be told apart from one given.
+    .addOption(new Option('--strategy <name>', 'search strategy: bfgs (multi-fidelity, the default) or a baseline').choices(['bfgs', 'random', 'greedy', 'archon', 'exhaustive']))
+    .addOption(new Option('--inner-optimizer <name>', 'how bfgs maximizes the acquisition: bfgs (analytic gradients) or nelder-mead (fmin) (default: bfgs)').choices(['bfgs', 'nelder-mead']))
+    .option('--seed <n>', 'seed of the strategy\'s randomness (default: 0)', numberArg({ integer: true, min: 0 }))
     .option('--concurrency <n>', 'validation prompts evaluated at once', numberArg({ integer: true, positive: true, max: 256 }), 4)
     .option('--db <file>', 'SQLite database for the cache and studies (default: $MOA_SEARCH_DB or runs/moa.sqlite)')
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-report', 'do not write the report at the end')
-    .option('--out <dir>', 'report directory (default: the report\'s own choice)')
+    .option('--out <dir>', 'report directory (default: <folder of the database>/<study>/)')
     .action(
       action(async (opts: Record<string, unknown>) => {
         const { searchCommand } = await import('../search-command.js');

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { action, collect } from '../_run.js';
+import { InputError } from '../../config/input-error.js';
 
 interface ServeOptions {
   space?: string;
@@ -27,14 +28,15 @@ export function registerServe(program: Command): void {
     .option('--max-concurrency <n>', 'mixture runs at once; more wait in a queue', '8')
     .option('--max-queue <n>', 'requests that may wait for a slot before new ones get 429 (default: 4 × max-concurrency)')
     .option('--no-cache', 'make fresh calls for every request (spend is still recorded)')
-    .option('--db <file>', 'cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'cache database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .action(action((opts: ServeOptions) => runServe(opts)));
 }
 
 async function runServe(opts: ServeOptions): Promise<void> {
   const { basename, extname } = await import('node:path');
-  const { InputError, loadSpace, loadMixture } = await import('../../config/index.js');
+  const { loadSpace, loadMixture } = await import('../../config/index.js');
   const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
+  const { checkDbLocation } = await import('../../executor/db-location.js');
   const { checkMixtureKeys, loadTemplates } = await import('../../moa/index.js');
 
   const int = (flag: string, v: string, min: number, max: number) => {
@@ -52,6 +54,7 @@ async function runServe(opts: ServeOptions): Promise<void> {
     apiKey = process.env[opts.apiKeyEnv]?.trim();
     if (!apiKey) throw new InputError(`environment variable ${opts.apiKeyEnv} is not set (it holds the key clients must send)`, { field: '--api-key-env' });
   }
+  if (!opts.mixture.length) throw new InputError('give at least one mixture to serve: --mixture <file|json> (repeatable)', { field: '--mixture' });
   const names = opts.name ?? [];
   if (names.length > opts.mixture.length) throw new InputError(`${names.length} names for ${opts.mixture.length} mixtures`, { field: '--name' });
 
@@ -71,11 +74,12 @@ async function runServe(opts: ServeOptions): Promise<void> {
     if (seen.has(m.name)) throw new InputError(`two mixtures would be served as "${m.name}": give each a --name`, { field: '--name' });
     seen.add(m.name);
   }
-  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
+  const dbPath = checkDbLocation(resolveDbPath(opts.db));
+  await checkListen(opts.host, port);
 
   const { openExecutor } = await import('../../executor/index.js');
   const { startMixtureServer } = await import('../../server/index.js');
-  const executor = await openExecutor({ space, dbPath: resolveDbPath(opts.db) });
+  const executor = await openExecutor({ space, dbPath });
   let server;
   try {
     server = await startMixtureServer({
@@ -92,8 +96,9 @@ async function runServe(opts: ServeOptions): Promise<void> {
     });
   } catch (e) {
     await executor.close();
-    throw e;
+    throw listenError(e, opts.host, port) ?? e;
   }
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
   // The URL alone on stdout, so scripts can read it; the rest on stderr.
   process.stdout.write(`${server.url}\n`);
   process.stderr.write(
@@ -123,4 +128,22 @@ async function runServe(opts: ServeOptions): Promise<void> {
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
   process.stderr.write('moa-search serve: stopped\n');
+}
+
+/** An address that cannot be bound is the user's flag to change (exit 2), not a crash. */
+function listenError(e: unknown, host: string, port: number): Error | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL' && code !== 'ENOTFOUND') return undefined;
+  const flag = code === 'EADDRINUSE' || code === 'EACCES' ? '--port' : '--host';
+  return new InputError(`cannot listen on ${host}:${port} (${code}): choose another ${flag}${flag === '--port' ? ' (0 picks a free one)' : ''}`, { field: flag });
+}
+
+/** Bind and release the address once before the database is opened, so a busy port writes nothing. */
+async function checkListen(host: string, port: number): Promise<void> {
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (e) => reject(listenError(e, host, port) ?? e));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }

@@ -34,7 +34,7 @@ export function registerValidation(program: Command): void {
     .option('--prompts <file>', 'your own prompts, JSONL {id?, prompt, source?, category?}: references come from --baseline-model')
     .option('--baseline-model <id>', 'with --prompts: the model (from --space) whose answers become the references')
     .option('--space <file>', 'with --prompts: search-space file (default: the simulated world)')
-    .option('--db <file>', 'with --prompts: cache database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'with --prompts: cache database, a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--concurrency <n>', 'with --prompts: references generated at once', numberArg({ integer: true, min: 1, max: 256 }), 4)
     .option('--budget <usd>', 'with --prompts: refuse uncached calls past this many USD', numberArg({ min: 0 }))
     .option('--out <file>', 'where to write the set (the manifest goes beside it as <name>.manifest.json)')
@@ -55,9 +55,9 @@ export function registerValidation(program: Command): void {
 }
 
 async function runBuild(opts: BuildOptions): Promise<void> {
-  const { mkdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { readFileSync, writeFileSync } = await import('node:fs');
   const { dirname, resolve } = await import('node:path');
-  const { InputError } = await import('../../config/index.js');
+  const { InputError, checkOutputFile, ensureDir } = await import('../../config/index.js');
   const ev = await import('../../eval/index.js');
 
   const fromFiles = !!(opts.alpacaEval || opts.arenaHardQuestions || opts.arenaHardBaseline);
@@ -66,10 +66,16 @@ async function runBuild(opts: BuildOptions): Promise<void> {
   if (!opts.prompts && !fromFiles) throw new InputError('nothing to build from: give --alpaca-eval and/or --arena-hard-questions with --arena-hard-baseline, or --prompts', { field: '--alpaca-eval' });
 
   let out = opts.out;
+  /** The set and its manifest can be written: checked before any input is read or any reference paid for. */
+  const checkOut = (file: string, skipManifestAt?: string) => {
+    checkOutputFile(file, '--out');
+    const manifestFile = ev.manifestPathFor(resolve(file));
+    if (manifestFile !== skipManifestAt) checkOutputFile(manifestFile, '--out');
+  };
   const write = (built: { items: Parameters<typeof ev.formatValidationSet>[0]; manifest: unknown }, skipManifestAt?: string) => {
     const file = resolve(out!);
     const manifestFile = ev.manifestPathFor(file);
-    mkdirSync(dirname(file), { recursive: true });
+    ensureDir(dirname(file), '--out');
     writeFileSync(file, ev.formatValidationSet(built.items));
     // Never overwrite the manifest a rebuild was made from (it may describe the other Arena-Hard format's files).
     if (manifestFile !== skipManifestAt) writeFileSync(manifestFile, JSON.stringify(built.manifest, null, 2) + '\n');
@@ -85,16 +91,20 @@ async function runBuild(opts: BuildOptions): Promise<void> {
   if (opts.prompts) {
     if (!opts.baselineModel) throw new InputError('--prompts needs --baseline-model <id> to write the references', { field: '--baseline-model' });
     if (!out) throw new InputError('give --out <file.jsonl>', { field: '--out' });
-    const { loadSpace, singleModelMixture } = await import('../../config/index.js');
+    checkOut(out);
+    const { loadSpace, singleModelMixture, checkRole } = await import('../../config/index.js');
     const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
+    const { checkDbLocation } = await import('../../executor/db-location.js');
     const { checkMixtureKeys } = await import('../../moa/index.js');
     const space = loadSpace(opts.space ?? SIM_SPACE_FILE);
     ev.checkBaselineModel(space, opts.baselineModel);
+    checkRole(space, opts.baselineModel, 'single', { field: '--baseline-model' });
     checkMixtureKeys(singleModelMixture(opts.baselineModel), space);
     ev.loadPromptsFile(opts.prompts); // validated before the database is opened
-    if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${space.file})\n`);
+    const dbPath = checkDbLocation(resolveDbPath(opts.db));
     const { openExecutor } = await import('../../executor/index.js');
-    const executor = await openExecutor({ space, dbPath: resolveDbPath(opts.db), budgetUsd: opts.budget });
+    const executor = await openExecutor({ space, dbPath, budgetUsd: opts.budget });
+    if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${space.file})\n`);
     try {
       const built = await ev.buildFromPrompts({
         promptsFile: opts.prompts,
@@ -127,6 +137,7 @@ async function runBuild(opts: BuildOptions): Promise<void> {
       throw new InputError(`the manifest was built with ${manifest.perSource} per source; drop --per-source`, { field: '--per-source' });
     if (opts.seed !== undefined && opts.seed !== manifest.seed) throw new InputError(`the manifest was built with seed ${manifest.seed}; drop --seed`, { field: '--seed' });
     out ??= mfile.replace(/\.manifest\.json$/i, '') + '.jsonl';
+    checkOut(out, mfile);
     const built = ev.rebuildFromManifest(manifest, sources, opts.manifest);
     if (built.verifiedByContent.length)
       process.stderr.write(`note: ${built.verifiedByContent.join(', ')} differ from the manifest's files (another format or release) but give the same prompts and references\n`);
@@ -134,5 +145,6 @@ async function runBuild(opts: BuildOptions): Promise<void> {
     return;
   }
   if (!out) throw new InputError('give --out <file.jsonl>', { field: '--out' });
+  checkOut(out);
   write(ev.buildValidationSet({ ...sources, perSource: opts.perSource ?? 50, seed: opts.seed ?? 0 }));
 }

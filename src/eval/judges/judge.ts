@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { InputError } from '../../config/input-error.js';
 import { parseStructuredText } from '../../config/_load-structured.js';
 import { loadMixture, parseMixtureObject, type Mixture } from '../../config/mixture.js';
+import { checkRole } from '../../config/check-roles.js';
 import type { JudgeSettings, SearchSpace } from '../../config/space.js';
 import { BudgetExceeded, type Executor, type GenerationRequest } from '../../executor/types.js';
 import { BUILTIN_TEMPLATES, MixtureRunError, runMixture } from '../../moa/index.js';
@@ -16,6 +17,8 @@ export interface JudgeCall {
   model: string;
   cached: boolean;
   costUsd: number;
+  promptTokens: number;
+  completionTokens: number;
 }
 
 export interface JudgeVerdict {
@@ -34,8 +37,8 @@ export interface Judge {
   /** e.g. `model gpt-4o` or `mixture 3×A → B`. */
   readonly description: string;
   /**
-   * `sample` (default 0) makes a replicate's judge calls fresh yet cached: the request's sample index is
-   * `2·sample + retry`, and the AlpacaEval presentation order is re-drawn per sample (sample 0 keeps the original).
+   * `sample` (default 0) makes a replicate's judge calls fresh yet cached: it is the engine's sample offset
+   * (replicate r × SAMPLE_STRIDE, see executor/sample-offset.ts), the request's sample index is `sample + retry`, and the AlpacaEval presentation order is re-drawn per sample (sample 0 keeps the original).
    */
   judge(item: ValidationItem, candidate: string, opts?: { signal?: AbortSignal; sample?: number }): Promise<JudgeVerdict>;
 }
@@ -119,16 +122,16 @@ export function resolveJudge(space: SearchSpace, settings: JudgeSettings | undef
   if (settings.mixture !== undefined) {
     // Errors name the space file's judge.mixture field, not the CLI's --mixture flag.
     const label = `${space.file} (judge.mixture)`;
-    if (typeof settings.mixture !== 'string') mixture = parseMixtureObject(settings.mixture, space, label);
-    else if (settings.mixture.trim().startsWith('{')) mixture = parseMixtureObject(parseStructuredText(settings.mixture, label).data, space, label);
+    if (typeof settings.mixture !== 'string') mixture = parseMixtureObject(settings.mixture, space, label, 'judge');
+    else if (settings.mixture.trim().startsWith('{')) mixture = parseMixtureObject(parseStructuredText(settings.mixture, label).data, space, label, 'judge');
     else {
       const file = resolve(base, settings.mixture);
       if (!existsSync(file)) throw new InputError(`judge mixture file not found: ${file}`, at('judge.mixture'));
-      mixture = loadMixture(file, space);
+      mixture = loadMixture(file, space, 'judge');
     }
   } else if (!space.models.some((m) => m.id === settings.model)) {
     throw new InputError(`unknown model "${settings.model}"`, at('judge.model'));
-  }
+  } else checkRole(space, settings.model!, 'judge', at('judge.model'));
   const templates: Record<JudgeProtocol, JudgeTemplate> = { ...BUILTIN_JUDGE_TEMPLATES };
   for (const p of ['alpaca_eval', 'arena_hard'] as const) {
     const f = settings.templates?.[p];
@@ -160,8 +163,8 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
       maxTokens: 256,
     };
     try {
-      const r = await executor.generate(req, { account: 'judge', signal });
-      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd });
+      const r = await executor.generate(req, { account: 'judge', signal, purpose: 'judge criteria' });
+      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd, promptTokens: r.promptTokens, completionTokens: r.completionTokens });
       return r.text.trim();
     } catch (e) {
       if (e instanceof BudgetExceeded || signal?.aborted) throw e;
@@ -183,11 +186,11 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
           sampleOffset: sample,
           templates: { ...BUILTIN_TEMPLATES, aggregate: JUDGE_AGGREGATE_TEMPLATE },
         });
-        for (const c of run.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.costUsd });
+        for (const c of run.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.costUsd, promptTokens: c.promptTokens, completionTokens: c.completionTokens });
         return { text: run.text, logprobs: undefined };
       } catch (e) {
         if (e instanceof MixtureRunError) {
-          for (const c of e.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.cached || c.error ? 0 : c.costUsd });
+          for (const c of e.calls) calls.push({ model: c.model, cached: c.cached, costUsd: c.cached || c.error ? 0 : c.costUsd, promptTokens: c.promptTokens, completionTokens: c.completionTokens });
           if (e.cause instanceof BudgetExceeded) throw e.cause;
           if (e.reason === 'aborted') throw e;
         }
@@ -195,14 +198,14 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
         throw new JudgeError(itemId, (e as Error).message, { cause: e });
       }
     }
-    const req: GenerationRequest = { model: settings.model!, messages, temperature, maxTokens: protocol === 'alpaca_eval' ? alpacaMax : longMax, sample: 2 * sample + retry };
+    const req: GenerationRequest = { model: settings.model!, messages, temperature, maxTokens: protocol === 'alpaca_eval' ? alpacaMax : longMax, sample: sample + retry };
     if (protocol === 'alpaca_eval') {
       req.logprobs = true;
       req.topLogprobs = 5;
     }
     try {
-      const r = await executor.generate(req, { account: 'judge', signal });
-      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd });
+      const r = await executor.generate(req, { account: 'judge', signal, purpose: retry ? 'judge retry' : 'judge' });
+      calls.push({ model: r.model, cached: r.cached, costUsd: r.costUsd, promptTokens: r.promptTokens, completionTokens: r.completionTokens });
       return { text: r.text, logprobs: r.logprobs };
     } catch (e) {
       if (e instanceof BudgetExceeded || signal?.aborted) throw e;
@@ -239,25 +242,27 @@ export function createJudge({ space, executor, settings = space.judge }: JudgeOp
         }
         return { protocol, preference: 0.5, unparsed: 1, retries, via: 'unparsed', calls };
       }
-      // Arena-Hard: game 1 puts the reference in A, game 2 the candidate.
-      const games: GameScore[] = [];
-      let unparsed = 0;
-      for (const candidatePos of ['B', 'A'] as const) {
-        const messages = withCriteria(
-          renderJudgeTemplate(templates.arena_hard, {
-            question_1: item.prompt,
-            answer_1: candidatePos === 'A' ? candidate : item.reference,
-            answer_2: candidatePos === 'A' ? item.reference : candidate,
-          }),
-        );
-        let verdict;
-        for (let attempt = 0; attempt < 2 && !verdict; attempt++) {
-          if (attempt) retries++;
-          verdict = parseArenaVerdict((await ask(item.id, protocol, messages, attempt, calls, opts.signal, sample)).text);
-        }
-        if (!verdict) unparsed++;
-        games.push(arenaGameScore(verdict, candidatePos));
-      }
+      // Arena-Hard: game 1 puts the reference in A, game 2 the candidate. The games are independent, so they are
+      // played at once: a batched run sends both in one stage instead of waiting a whole job for the second.
+      const played = await Promise.all(
+        (['B', 'A'] as const).map(async (candidatePos) => {
+          const messages = withCriteria(
+            renderJudgeTemplate(templates.arena_hard, {
+              question_1: item.prompt,
+              answer_1: candidatePos === 'A' ? candidate : item.reference,
+              answer_2: candidatePos === 'A' ? item.reference : candidate,
+            }),
+          );
+          let verdict;
+          for (let attempt = 0; attempt < 2 && !verdict; attempt++) {
+            if (attempt) retries++;
+            verdict = parseArenaVerdict((await ask(item.id, protocol, messages, attempt, calls, opts.signal, sample)).text);
+          }
+          return { verdict, candidatePos };
+        }),
+      );
+      const games: GameScore[] = played.map((g) => arenaGameScore(g.verdict, g.candidatePos));
+      const unparsed = played.filter((g) => !g.verdict).length;
       return { protocol, preference: combineGames(games), unparsed, retries, via: unparsed === 2 ? 'unparsed' : 'verdicts', calls };
     },
   };
