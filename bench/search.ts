@@ -15,7 +15,7 @@ import { dirname, resolve, basename } from 'node:path';
 import { loadMixture, loadSpace, mixtureName, parseMixtureObject, type Mixture, type SearchSpace } from '../src/config/index.js';
 import { evaluateMixture, loadValidationSet } from '../src/eval/index.js';
 import type { ValidationItem } from '../src/eval/types.js';
-import { openDatabase, openExecutor } from '../src/executor/index.js';
+import { openExecutor, openStorage } from '../src/executor/index.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { createSimProvider, createTruthOracle, type TruthOracle } from '../src/sim/index.js';
 import type { ChatProvider, ProviderRequest, ProviderResponse } from '../src/providers/types.js';
@@ -149,18 +149,18 @@ async function benchSpace(file: string, items: ValidationItem[], sim: ChatProvid
     for (const k of CHECKPOINTS) cells[strategy]![k] = { regret: [], dollars: [] };
     for (let seed = 0; seed < SEEDS; seed++) {
       const t0 = Date.now();
-      const db = openDatabase(':memory:');
+      const storage = await openStorage(':memory:');
       const out = await runSearch({
         space,
         items,
-        db,
+        storage,
         studyName: `${strategy}-${seed}`,
         config: { spaceFile: file, validationFile: VALIDATION, strategy, seed, budget: 1e9, maxEvals: EVALS, layers: dims.layers, aggregators: dims.aggregators, simulated: true },
         references: false,
         concurrency: 8,
         providers,
       });
-      db.close();
+      await storage.close();
       runsByStrategy[strategy]!.push(out.trials);
       evalsDone[strategy]!.push(out.trials.length);
       process.stderr.write(`${file} ${strategy} seed ${seed}: ${out.trials.length} trials, stopped ${out.stopped}, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
@@ -197,7 +197,7 @@ async function benchSpace(file: string, items: ValidationItem[], sim: ChatProvid
   const liteFile = resolve(PACKAGE_ROOT, 'search-spaces/examples/moa-lite.json');
   if (existsSync(liteFile)) {
     const lite = loadMixture(liteFile, space);
-    const ex = await openExecutor({ space, db: openDatabase(':memory:'), providers });
+    const ex = await openExecutor({ space, providers });
     const r = await evaluateMixture({ mixture: lite, space, items, executor: ex, concurrency: 8 });
     await ex.close();
     const score = truthOf(lite);

@@ -4,13 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { InputError } from '../config/input-error.js';
 import { checkSearchRoles, judgeModelOf } from '../config/check-roles.js';
-import { checkDbPath, checkOutputDir } from '../config/output-path.js';
+import { checkOutputDir } from '../config/output-path.js';
 import { resolveJudge } from '../eval/judges/index.js';
 import { reportDirFor } from '../report/report-dir.js';
 import { loadSpace, type SearchSpace } from '../config/space.js';
 import { loadValidationSet } from '../eval/validation-set.js';
 import type { ValidationItem } from '../eval/types.js';
-import { openDatabase, sqliteFileOf, type DB } from '../executor/index.js';
+import { checkDbLocation, isDbUrl, maskDbUrl, openStorage, type Storage } from '../executor/index.js';
 import { resolveDbPath, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../paths.js';
 import { stratifiedSubset } from '../search/fidelity.js';
 import { searchDims } from '../search/encoding.js';
@@ -121,32 +121,36 @@ function checkResumeFlags(flags: SearchFlags, stored: StudyRecord): string[] {
 
 interface Opened {
   prepared: Prepared;
-  db: DB;
+  storage: Storage;
   /** Lines to print once everything is known to be good. */
   notes: string[];
 }
 
 /** Resume: the database and the study must exist; the study's stored configuration is checked against the flags. */
-async function openToResume(flags: SearchFlags, dbPath: string): Promise<Opened> {
-  if (!existsSync(dbPath)) throw new InputError(`no database at ${dbPath}: nothing to resume`, { field: '--db' });
-  const db = openDatabase(dbPath);
+async function openToResume(flags: SearchFlags, db: string): Promise<Opened> {
+  // A missing SQLite file is not created just to find no study in it.
+  if (!isDbUrl(db) && !existsSync(db)) throw new InputError(`no database at ${db}: nothing to resume`, { field: '--db' });
+  const storage = await openStorage(db, { migrate: false });
   try {
-    const stored = await new StudyStore(db).getStudy(flags.study!);
-    if (!stored) throw new InputError(`no study named "${flags.study}" in ${dbPath}`, { field: '--study' });
+    const store = await StudyStore.existing(storage);
+    const stored = await store?.getStudy(flags.study!);
+    if (!stored) throw new InputError(`no study named "${flags.study}" in ${storage.display}`, { field: '--study' });
+    const runner = await store!.runner(stored.name);
+    if (runner) throw new InputError(`study "${stored.name}" is being run by ${runner}: wait for it or stop it first`, { field: '--study' });
     const notes = checkResumeFlags(flags, stored);
     const prepared = prepare({ ...stored.config, budget: flags.budget ?? stored.config.budget, maxEvals: flags.maxEvals ?? stored.config.maxEvals }, stored.name);
     if (flags.prompts !== undefined && flags.prompts !== prepared.items.length) throw new InputError('--prompts cannot change on --resume: a study keeps its prompts', { field: '--prompts' });
-    checkReportDir(flags, dbPath, stored.name);
+    checkReportDir(flags, db, stored.name);
     if (!(prepared.config.budget > stored.spent)) notes.push(`study ${stored.name} already spent $${stored.spent.toFixed(4)} of its $${prepared.config.budget} budget`);
-    return { prepared, db, notes };
+    return { prepared, storage, notes };
   } catch (e) {
-    db.close();
+    await storage.close();
     throw e;
   }
 }
 
 /** A new study: everything is read and checked before the database is opened (and so perhaps created). */
-async function openNew(flags: SearchFlags, dbPath: string): Promise<Opened> {
+async function openNew(flags: SearchFlags, db: string): Promise<Opened> {
   const notes: string[] = [];
   const simulated = !flags.space;
   const spaceFile = resolve(flags.space ?? SIM_SPACE_FILE);
@@ -168,27 +172,30 @@ async function openNew(flags: SearchFlags, dbPath: string): Promise<Opened> {
     flags.study ?? generatedStudyName(),
     flags.prompts,
   );
-  checkReportDir(flags, dbPath, prepared.studyName);
-  const db = openDatabase(dbPath);
-  if (await new StudyStore(db).getStudy(prepared.studyName)) {
-    db.close();
-    throw new InputError(`study "${prepared.studyName}" exists already in ${dbPath}: add --resume to continue it, or choose another --study`, { field: '--study' });
+  checkReportDir(flags, db, prepared.studyName);
+  const storage = await openStorage(db);
+  try {
+    if (await (await StudyStore.open(storage)).getStudy(prepared.studyName))
+      throw new InputError(`study "${prepared.studyName}" exists already in ${storage.display}: add --resume to continue it, or choose another --study`, { field: '--study' });
+  } catch (e) {
+    await storage.close();
+    throw e;
   }
-  return { prepared, db, notes };
+  return { prepared, storage, notes };
 }
 
 /** The report folder (--out, else beside the database) must be writable before a cent is spent. */
-function checkReportDir(flags: SearchFlags, dbPath: string, studyName: string): void {
+function checkReportDir(flags: SearchFlags, db: string, studyName: string): void {
   if (flags.report === false) return;
   if (flags.out !== undefined) {
     checkOutputDir(flags.out, '--out');
     return;
   }
   try {
-    checkOutputDir(reportDirFor(dbPath, studyName), '--out');
+    checkOutputDir(reportDirFor(db, studyName), '--out');
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
-    throw new InputError(`the default report folder (beside --db): ${e.reason}; give --out <dir> or --no-report`, e.location);
+    throw new InputError(`the default report folder (beside --db, or runs/ for a database URL): ${e.reason}; give --out <dir> or --no-report`, e.location);
   }
 }
 
@@ -221,14 +228,15 @@ function onStopSignals(controller: AbortController, studyName: string, resumeHin
 export async function searchCommand(flags: SearchFlags): Promise<void> {
   // ---- validate everything (flags, files, paths, the study) before a line is printed or a cent is spent ----
   checkFlags(flags);
-  const dbPath = checkDbPath(sqliteFileOf(resolveDbPath(flags.db)));
-  const { prepared, db, notes } = flags.resume ? await openToResume(flags, dbPath) : await openNew(flags, dbPath);
+  const dbLocation = checkDbLocation(resolveDbPath(flags.db));
+  const { prepared, storage, notes } = flags.resume ? await openToResume(flags, dbLocation) : await openNew(flags, dbLocation);
 
   // ---- then talk ----
   const err = process.stderr;
   const { space, items, config, studyName } = prepared;
   for (const n of notes) err.write(n + '\n');
-  const resumeHint = `moa-search --study ${studyName} --resume${flags.db ? ` --db ${flags.db}` : ''}`;
+  // The hint is printed: a password in a --db URL is masked (give it again, or set MOA_SEARCH_DB).
+  const resumeHint = `moa-search --study ${studyName} --resume${flags.db ? ` --db ${isDbUrl(flags.db) ? maskDbUrl(flags.db) : flags.db}` : ''}`;
   err.write(`study: ${studyName}  (resume with: ${resumeHint})\n`);
   const dims = searchDims(space);
   err.write(
@@ -247,7 +255,7 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
     outcome = await runSearch({
       space,
       items,
-      db,
+      storage,
       config,
       studyName,
       resume: !!flags.resume,
@@ -256,27 +264,28 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
       onEvent: view.handle,
     });
   } catch (e) {
-    db.close();
+    await storage.close();
     throw e;
   } finally {
     signals.detach();
   }
 
   let reportPath: string | undefined;
-  if (flags.report !== false && outcome.best) {
-    reportPath = await writeStudyReport(db, studyName, space, flags.out);
+  try {
+    if (flags.report !== false && outcome.best) reportPath = await writeStudyReport(storage, dbLocation, studyName, space, flags.out);
+  } finally {
+    await storage.close();
   }
-  db.close();
 
   if (flags.json) process.stdout.write(JSON.stringify(jsonOf(outcome, reportPath)) + '\n');
   else process.stdout.write(summary(outcome, reportPath));
   if (outcome.stopped === 'interrupted') process.exitCode = signals.exitCode() ?? 130;
 }
 
-async function writeStudyReport(db: DB, studyName: string, space: SearchSpace, outDir?: string): Promise<string> {
+async function writeStudyReport(storage: Storage, dbLocation: string, studyName: string, space: SearchSpace, outDir?: string): Promise<string> {
   // Loaded lazily: vega is heavy, and --no-report runs never need it.
   const { writeReport } = await import('../report/index.js');
-  const r = await writeReport({ db, studyName, space, ...(outDir ? { outDir } : {}) });
+  const r = await writeReport({ storage, studyName, space, outDir: outDir ?? reportDirFor(dbLocation, studyName) });
   return r.files.find((f) => f.endsWith('report.html')) ?? r.dir;
 }
 
@@ -304,6 +313,7 @@ export function jsonOf(o: SearchOutcome, reportPath?: string) {
     trials: o.trials.length,
     measurements: o.measurements,
     spent: o.spent,
+    ...(o.unsettled > 0 ? { unsettled: o.unsettled } : {}),
     budget: o.budget,
     stopped: o.stopped,
     calls: o.calls,
@@ -334,6 +344,7 @@ function summary(o: SearchOutcome, reportPath?: string): string {
     lines.push(`  mixture: ${JSON.stringify(b.mixture)}`);
   } else lines.push('no trial completed: nothing to recommend');
   lines.push(`spent: $${o.spent.toFixed(4)} of $${o.budget.toFixed(4)} (provider calls ${o.calls.made} made, ${o.calls.cached} cached)`);
+  if (o.unsettled > 0) lines.push(`  of which $${o.unsettled.toFixed(4)} is booked at worst case for calls a killed session left in flight (they may have been billed)`);
   if (reportPath) lines.push(`report: ${reportPath}`);
   return lines.join('\n') + '\n';
 }

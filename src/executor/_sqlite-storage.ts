@@ -127,8 +127,7 @@ export class SqliteStorage implements Storage {
   }
 
   private constructor(
-    /** The better-sqlite3 handle, for code not yet ported to the async interface (the study store). */
-    readonly handle: DB,
+    private readonly handle: DB,
     private readonly owned: boolean,
   ) {
     this.display = handle.name;
@@ -191,8 +190,7 @@ export class SqliteStorage implements Storage {
     await this.lock(async () => this.migrateSync(components));
   }
 
-  /** Migrations for callers that hold only a synchronous handle (openDatabase). */
-  migrateSync(components: readonly Migrations[]): void {
+  private migrateSync(components: readonly Migrations[]): void {
     const db = this.handle;
     const versions = readVersions(db);
     if (versions && upToDate(versions, components)) return;

@@ -6,11 +6,9 @@ import { estimatePromptTokens, estimateTokens } from '../providers/estimate-toke
 import type { ChatProvider, ProviderRequest, ProviderResponse } from '../providers/types.js';
 import { CacheStore, type StoredGeneration } from './cache-store.js';
 import { cacheKey, canonicalJson, keyedRequest } from './cache-key.js';
-import { SqliteStorage, type DB } from './_sqlite-storage.js';
 import { contextOverflow } from './context-window.js';
 import { InflightMarkers } from './inflight.js';
 import { openStorage } from './open-storage.js';
-import { EXECUTOR_SCHEMA } from './schema.js';
 import { SpendLedger, type Reservation, type Settlement } from './spend-ledger.js';
 import { toProviderRequest } from './provider-request.js';
 import type { SqlRunner, Storage } from './storage.js';
@@ -18,12 +16,10 @@ import type { Executor, GenerateOptions, GenerationRequest, GenerationResult, Sp
 
 export interface OpenExecutorOptions {
   space: SearchSpace;
-  /** Database: a file path or a postgres:// URL; ignored when `storage` or `db` is given. None: a private in-memory database. */
+  /** Database: a file path or a postgres:// URL; ignored when `storage` is given. None: a private in-memory database. */
   dbPath?: string;
   /** An open storage (shared with other stores); the executor does not close it. */
   storage?: Storage;
-  /** An open better-sqlite3 handle (the study store shares it until it moves to `storage`); not closed. */
-  db?: DB;
   /** USD; uncached calls are refused with BudgetExceeded once they could pass it. */
   budgetUsd?: number;
   /** A budget scope shared with other processes (e.g. `study:<name>`); default: one of this executor's own. */
@@ -425,12 +421,9 @@ export async function openExecutor(opts: OpenExecutorOptions): Promise<CachingEx
     throw new InputError(`budget must be a non-negative number of USD, got ${opts.budgetUsd}`, { field: 'budget' });
   }
   let storage: Storage;
-  const owns = !opts.storage && !opts.db;
+  const owns = !opts.storage;
   if (opts.storage) storage = opts.storage;
-  else if (opts.db) {
-    storage = SqliteStorage.over(opts.db);
-    await storage.migrate(...EXECUTOR_SCHEMA);
-  } else storage = await openStorage(opts.dbPath ?? ':memory:');
+  else storage = await openStorage(opts.dbPath ?? ':memory:');
   try {
     const ledger = await SpendLedger.open({
       storage,

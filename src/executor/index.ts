@@ -4,9 +4,8 @@ export type { Storage, SqlRunner, SqlValue, RunResult, Migrations, MigrationStep
 export { openStorage, type OpenStorageOptions } from './open-storage.js';
 export { parseDbLocation, checkDbLocation, maskDbUrl, isDbUrl, type DbLocation } from './db-location.js';
 export { EXECUTOR_SCHEMA } from './schema.js';
-export { openDatabase, sqliteFileOf, withBusyRetry, BUSY_TIMEOUT_MS, SqliteStorage, type DB } from './database.js';
 export { CacheStore, type CacheStats, type ModelCacheStats, type StoredGeneration } from './cache-store.js';
-export { SpendLedger, type Reservation, type Settlement, type ScopeSpend, type LedgerOptions } from './spend-ledger.js';
+export { SpendLedger, UNSETTLED, type Reservation, type Settlement, type ScopeSpend, type LedgerOptions } from './spend-ledger.js';
 export { Leases, Lease, type LeaseHolder, type Heartbeat, type HeartbeatOptions } from './leases.js';
 export { InflightMarkers } from './inflight.js';
 export { PROCESS_OWNER, describeOwner } from './owner.js';

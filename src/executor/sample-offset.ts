@@ -2,7 +2,9 @@ import type { Executor } from './types.js';
 
 /**
  * Sample indices a replicate may use before it runs into the next one's: copies of a model (maxCopies ≤ 16)
- * and a judge's retry (sample 1) stay well inside it.
+ * and a judge's retry (sample 1) stay well inside it. The one mapping of the project: replicate r's request with
+ * sample i is sample `r × SAMPLE_STRIDE + i`, whether through this view or the engine's `sampleOffset` (the search
+ * measures replicate r at offset r × SAMPLE_STRIDE, and its judge asks with `offset + retry`).
  */
 export const SAMPLE_STRIDE = 64;
 

@@ -31,7 +31,7 @@ export interface MixtureContext {
   /**
    * Replicates: run the mixture on fresh samples. Copy i of a model is `sample: sampleOffset + i`, and the
    * aggregator / summarizer / ranker calls are `sample: sampleOffset`. 0 (the default) is the original mapping, so
-   * existing caches stay valid; offsets that are multiples of the largest copy count never share a sample.
+   * existing caches stay valid. Replicate r uses offset r × SAMPLE_STRIDE: the mapping of `withSampleOffset`.
    */
   sampleOffset?: number;
 }

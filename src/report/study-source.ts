@@ -1,20 +1,17 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import type BetterSqlite3 from 'better-sqlite3';
 import { InputError } from '../config/input-error.js';
-import { sqliteFileOf } from '../executor/database.js';
+import { checkDbLocation, isDbUrl, openStorage, type Storage } from '../executor/index.js';
 import { StudyStore } from '../search/study-store.js';
 import type { StudyRecord, TrialRecord } from '../search/types.js';
 
 // Reading studies without loading vega: `pareto` and the report's input checks need only this.
 
 /** The study and its trials, or an InputError naming the study and the database when it does not exist. */
-export async function readStudy(db: BetterSqlite3.Database, studyName: string): Promise<{ study: StudyRecord; trials: TrialRecord[] }> {
-  const hasTables = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_studies'").get();
-  const where = db.name && db.name !== ':memory:' ? ` in ${db.name}` : '';
-  if (!hasTables) throw new InputError(`unknown study "${studyName}": no studies${where}`);
-  const store = new StudyStore(db);
+export async function readStudy(storage: Storage, studyName: string): Promise<{ study: StudyRecord; trials: TrialRecord[] }> {
+  const where = storage.display !== ':memory:' ? ` in ${storage.display}` : '';
+  const store = await StudyStore.existing(storage);
+  if (!store) throw new InputError(`unknown study "${studyName}": no studies${where}`);
   const study = await store.getStudy(studyName);
   if (!study) {
     const known = (await store.listStudies()).map((s) => s.name);
@@ -24,20 +21,12 @@ export async function readStudy(db: BetterSqlite3.Database, studyName: string): 
 }
 
 /**
- * Open a database only to read studies: read-only, and never created (a mistyped --db must not leave an empty
- * file behind). Missing file → InputError.
+ * Open a database only to read studies: a SQLite file is never created (a mistyped --db must not leave an empty
+ * file behind), and a database without studies gets no tables. One with studies written by an older moa-search is
+ * brought up to date. Missing file, unreachable server, wrong password → InputError on --db.
  */
-export function openStudyDatabase(dbPath: string): BetterSqlite3.Database {
-  const file = resolve(sqliteFileOf(dbPath));
-  if (!existsSync(file)) throw new InputError('database not found', { file, field: '--db' });
-  // Not opened read-only: a read-only connection cannot checkpoint, so it would leave -wal/-shm files behind.
-  // Nothing here writes to the database.
-  const db = new Database(file, { fileMustExist: true, timeout: 10_000 });
-  try {
-    db.prepare('SELECT count(*) FROM sqlite_master').get();
-  } catch (e) {
-    db.close();
-    throw new InputError(`cannot be opened as a moa-search database: ${(e as Error).message}`, { file, field: '--db' });
-  }
-  return db;
+export async function openStudyDatabase(db: string): Promise<Storage> {
+  const location = checkDbLocation(db);
+  if (!isDbUrl(location) && location !== ':memory:' && !existsSync(resolve(location))) throw new InputError('database not found', { file: resolve(location), field: '--db' });
+  return openStorage(location, { migrate: false });
 }

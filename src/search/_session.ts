@@ -21,9 +21,9 @@ export type SearchEvent =
   | { type: 'stop'; reason: StopReason; detail: string };
 
 /**
- * Forwards to the executor and books what it spends on the study as soon as each call settles, so even `kill -9`
- * loses (almost) no spend. Booking reads the executor's ledger rather than each result: a call whose waiter was
- * aborted may still have been paid and cached, and it must count.
+ * Forwards to the executor and counts what it spends as each call settles (the ledger has booked it on the study's
+ * scope by then, so even `kill -9` loses nothing). Counting reads the executor's ledger rather than each result: a
+ * call whose waiter was aborted may still have been paid and cached, and it must count.
  */
 export class SpendRecorder implements Executor {
   private booked: number;
@@ -85,8 +85,10 @@ export interface Session {
   readonly signal?: AbortSignal;
   readonly emit: (e: SearchEvent) => void;
   view: StudyView;
-  /** USD spent across all sessions (booked as calls settle). */
+  /** USD spent across all sessions (the study's ledger scope at the start, plus what this session settles). */
   spent: number;
+  /** Of `spent`: holds of killed sessions booked at their worst case. */
+  readonly unsettled: number;
   readonly budget: number;
   stats?: TokenStats;
   stop?: { reason: StopReason; detail: string };

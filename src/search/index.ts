@@ -1,6 +1,6 @@
 // The search: BFGS, the Gaussian-process surrogate, acquisition, strategies, the study store and the search loop.
 export * from './types.js';
-export { StudyStore, StudyError, type NewTrial, type NewObservation, type ObservationResult, type StudyPatch } from './study-store.js';
+export { StudyStore, StudyError, studyScope, STUDY_LEASE_MS, type NewTrial, type NewObservation, type ObservationResult, type StudyPatch } from './study-store.js';
 export { bfgs, bfgsFG, finiteDifferenceGradient, nelderMead, loadFmin, type OptimizeResult, type BfgsOptions, type ValueAndGradient, type NelderMeadOptions } from './bfgs.js';
 export { mulberry32 } from '../random.js';
 export { GaussianProcess, type GpData, type GpHyper, type GpFitOptions, type Posterior, type PosteriorWithGradient } from './gaussian-process.js';

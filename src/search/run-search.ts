@@ -6,7 +6,7 @@ import { checkMixtureAgainstSpace, loadMixture, mixtureKey, singleModelMixture, 
 import type { SearchSpace } from '../config/space.js';
 import { pairedDifference, type PairedDifference } from '../eval/statistics.js';
 import type { ValidationItem } from '../eval/types.js';
-import { openExecutor, type DB } from '../executor/index.js';
+import { openExecutor, SAMPLE_STRIDE, UNSETTLED, type Lease, type Storage } from '../executor/index.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { ChatProvider } from '../providers/types.js';
 import { chooseAnswer } from './answer.js';
@@ -16,7 +16,7 @@ import { fromMixtureFile, searchDims } from './encoding.js';
 import { fidelityPlan, promptsSeen, promptsToMeasure } from './fidelity.js';
 import { measure, mergeStats, refresh, sessionCost, SpendRecorder, type SearchEvent, type Session, type StopReason } from './_session.js';
 import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName } from './strategies/index.js';
-import { StudyStore } from './study-store.js';
+import { StudyStore, studyScope } from './study-store.js';
 import { fitModel } from './surrogate.js';
 import type { Estimate, StudyConfig, StudyRecord, TrialRecord } from './types.js';
 
@@ -25,7 +25,10 @@ export type { SearchEvent, StopReason } from './_session.js';
 export interface SearchOptions {
   space: SearchSpace;
   items: readonly ValidationItem[];
-  db: DB;
+  /** Where the study, the cache and the spend ledger live (SQLite or PostgreSQL); not closed here. */
+  storage: Storage;
+  /** How long the study's claim outlives a missed heartbeat (default STUDY_LEASE_MS; tests shorten it). */
+  leaseMs?: number;
   /** Study configuration (stored; a resumed study keeps its own). */
   config: StudyConfig;
   studyName: string;
@@ -60,6 +63,11 @@ export interface SearchOutcome {
     vsBestSingle?: Comparison;
   };
   spent: number;
+  /**
+   * Part of `spent` booked at its worst case for calls a killed process left in flight: they may have been billed,
+   * and the budget must hold whatever happened to them.
+   */
+  unsettled: number;
   budget: number;
   calls: { made: number; cached: number };
 }
@@ -99,10 +107,16 @@ export function referenceMixtures(space: SearchSpace, names: ReadonlyArray<keyof
 export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
   // Every in-flight call listens on the signal: many listeners are expected, not a leak.
   if (opts.signal) setMaxListeners(0, opts.signal);
-  const store = new StudyStore(opts.db);
-  const study = await openStudy(store, opts);
+  const store = await StudyStore.open(opts.storage);
+  const { study, lease } = await openStudy(store, opts);
+  // A lost claim (this process stalled past its lease and another took the study over) stops this session.
+  const lost = new AbortController();
+  setMaxListeners(0, lost.signal);
+  lease.keepAlive({ onLost: () => lost.abort() });
   try {
-    const s = await openSession(store, study, opts);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, lost.signal]) : lost.signal;
+    setMaxListeners(0, signal);
+    const s = await openSession(store, study, { ...opts, signal });
     try {
       await rerunUnfinished(s);
       if (opts.references !== false) await measureReferences(s);
@@ -111,31 +125,38 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
     } finally {
       await closeSession(s);
     }
+    if (lost.signal.aborted && s.stop) s.stop.detail = `another process took study ${study.name} over after this one missed its heartbeats`;
     return await answer(s);
   } finally {
-    await store.release(study.name);
+    await lease.release();
   }
 }
 
-/** Create the study, or claim it for a resume (the stored configuration wins but for budget and max-evals). */
-async function openStudy(store: StudyStore, opts: SearchOptions): Promise<StudyRecord> {
+/**
+ * Create the study, or claim it for a resume (the stored configuration wins but for budget and max-evals). The claim
+ * is a lease: held while this process runs the study, renewed by a heartbeat.
+ */
+async function openStudy(store: StudyStore, opts: SearchOptions): Promise<{ study: StudyRecord; lease: Lease }> {
   const existing = await store.getStudy(opts.studyName);
   if (opts.resume) {
     if (!existing) throw new InputError(`no study named "${opts.studyName}" to resume`, { field: '--study' });
-    await store.claim(existing.name); // before touching it: another live process may be running it
-    return store.updateStudy(opts.studyName, {
-      state: 'RUNNING',
-      stopped: undefined,
-      config: { ...existing.config, budget: opts.config.budget, maxEvals: opts.config.maxEvals ?? existing.config.maxEvals },
-    });
+    const lease = await store.claim(existing.name, opts.leaseMs); // before touching it: another live process may be running it
+    try {
+      const study = await store.updateStudy(opts.studyName, {
+        state: 'RUNNING',
+        stopped: undefined,
+        config: { ...existing.config, budget: opts.config.budget, maxEvals: opts.config.maxEvals ?? existing.config.maxEvals },
+      });
+      return { study, lease };
+    } catch (e) {
+      await lease.release();
+      throw e;
+    }
   }
   if (existing) throw new InputError(`study "${opts.studyName}" exists already: add --resume to continue it, or choose another --study`, { field: '--study' });
-  const dims = searchDims(opts.space);
-  const stride = Math.max(1, ...dims.proposers.map((p) => p.max));
-  const config: StudyConfig = { ...opts.config, fidelity: opts.config.fidelity ?? fidelityPlan(opts.items, opts.config.seed, stride) };
+  const config: StudyConfig = { ...opts.config, fidelity: opts.config.fidelity ?? fidelityPlan(opts.items, opts.config.seed, SAMPLE_STRIDE) };
   const study = await store.createStudy(opts.studyName, config);
-  await store.claim(study.name);
-  return study;
+  return { study, lease: await store.claim(study.name, opts.leaseMs) };
 }
 
 async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOptions): Promise<Session> {
@@ -146,11 +167,14 @@ async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOp
   if (!strategy) throw new InputError(`unknown strategy "${config.strategy}"`, { field: '--strategy' });
   if (config.strategy === 'exhaustive') checkExhaustive(dims, space.file);
   if (config.inner === 'nelder-mead') await loadFmin();
-  const plan = config.fidelity ?? fidelityPlan(opts.items, config.seed, Math.max(1, ...dims.proposers.map((p) => p.max)));
+  const plan = config.fidelity ?? fidelityPlan(opts.items, config.seed, SAMPLE_STRIDE);
   const missing = plan.order.filter((id) => !opts.items.some((it) => it.id === id));
   if (missing.length) throw new InputError(`the validation set no longer holds ${missing.length} of the prompts this study uses (e.g. ${missing[0]})`, { file: config.validationFile });
-  // The executor's hard budget covers this session: what earlier sessions spent is already gone.
-  const inner = await openExecutor({ space, db: opts.db, budgetUsd: Math.max(0, config.budget - study.spent), providers: opts.providers });
+  // The study's ledger scope holds its whole budget across sessions and processes: settled spend plus open
+  // reservations never pass it. Holds a killed session left are closed first (booked at their worst case).
+  const inner = await openExecutor({ space, storage: opts.storage, budgetUsd: config.budget, ledgerScope: studyScope(study.name), providers: opts.providers, ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}) });
+  await inner.ledger.sweepExpired();
+  const booked = await inner.ledger.scopeSpend();
   const s: Session = {
     store,
     study,
@@ -162,13 +186,13 @@ async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOp
     strategy,
     executor: new SpendRecorder(inner, async (usd) => {
       s.spent += usd;
-      await store.addSpend(study.name, usd);
     }),
     concurrency: opts.concurrency ?? 4,
     ...(opts.signal ? { signal: opts.signal } : {}),
     emit: opts.onEvent ?? (() => {}),
     view: { trials: [], observations: [] },
-    spent: study.spent,
+    spent: booked.spent,
+    unsettled: booked.byAccount[UNSETTLED] ?? 0,
     budget: config.budget,
   };
   await refresh(s);
@@ -287,7 +311,7 @@ async function closeSession(s: Session): Promise<void> {
 async function answer(s: Session): Promise<SearchOutcome> {
   const reason: StopReason = s.stop?.reason ?? 'converged';
   s.emit({ type: 'stop', reason, detail: s.stop?.detail ?? '' });
-  s.study = await s.store.updateStudy(s.study.name, { state: reason === 'interrupted' ? 'RUNNING' : 'COMPLETE', stopped: reason, spent: s.spent });
+  s.study = await s.store.updateStudy(s.study.name, { state: reason === 'interrupted' ? 'RUNNING' : 'COMPLETE', stopped: reason });
   await refresh(s);
   const a = chooseAnswer(fitModel(s.view.trials, s.view.observations, s.items, s.dims, s.study.config.seed));
   if (a) {
@@ -300,7 +324,7 @@ async function answer(s: Session): Promise<SearchOutcome> {
   }
   const trials = [...s.view.trials];
   const calls = trials.reduce((acc, t) => ({ made: acc.made + (t.calls?.made ?? 0), cached: acc.cached + (t.calls?.cached ?? 0) }), { made: 0, cached: 0 });
-  const outcome: SearchOutcome = { study: s.study, stopped: reason, trials, measurements: s.view.observations.filter((o) => o.state === 'COMPLETE').length, spent: s.spent, budget: s.budget, calls };
+  const outcome: SearchOutcome = { study: s.study, stopped: reason, trials, measurements: s.view.observations.filter((o) => o.state === 'COMPLETE').length, spent: s.spent, unsettled: s.unsettled, budget: s.budget, calls };
   if (!a) return outcome;
   const best = trials.find((t) => t.number === a.trial.number)!;
   const compare = (other: TrialRecord | undefined): Comparison | undefined => {

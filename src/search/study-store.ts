@@ -1,7 +1,7 @@
-import { hostname } from 'node:os';
-import type BetterSqlite3 from 'better-sqlite3';
 import type { MixtureFile } from '../config/mixture.js';
+import { describeOwner, EXECUTOR_SCHEMA, Leases, type Lease, type SqlRunner, type Storage } from '../executor/index.js';
 import { aggregateMeasurements } from './observations.js';
+import { STUDY_SCHEMA } from './_study-schema.js';
 import type { Estimate, Measured, MeasurementPurpose, ObservationRecord, StudyConfig, StudyRecord, TrialKind, TrialRecord, TrialState } from './types.js';
 
 /** A study name that cannot be used (exists already, or does not exist when it must). */
@@ -37,55 +37,14 @@ export interface NewObservation {
 /** What an evaluation adds to an observation when it completes (or fails, with what it spent). */
 export type ObservationResult = Measured & { projectedUsd?: number };
 
-export type StudyPatch = Partial<Pick<StudyRecord, 'state' | 'stopped' | 'spent' | 'config' | 'best'>>;
+export type StudyPatch = Partial<Pick<StudyRecord, 'state' | 'stopped' | 'config' | 'best'>>;
 
-// Tables prefixed `search_` so they cannot clash with the executor's cache tables in the same file. Plain portable SQL
-// (JSON as TEXT, ON CONFLICT upserts): the storage layer may move these tables to PostgreSQL.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS search_studies (
-  name TEXT PRIMARY KEY,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  config TEXT NOT NULL,
-  state TEXT NOT NULL,
-  stopped TEXT,
-  spent REAL NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS search_trials (
-  study_name TEXT NOT NULL REFERENCES search_studies(name) ON DELETE CASCADE,
-  number INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  strategy TEXT NOT NULL,
-  mixture TEXT NOT NULL,
-  mixture_key TEXT NOT NULL,
-  label TEXT NOT NULL,
-  state TEXT NOT NULL,
-  result TEXT,
-  error TEXT,
-  started_at TEXT NOT NULL,
-  finished_at TEXT,
-  PRIMARY KEY (study_name, number),
-  UNIQUE (study_name, mixture_key)
-);
-CREATE TABLE IF NOT EXISTS search_observations (
-  study_name TEXT NOT NULL REFERENCES search_studies(name) ON DELETE CASCADE,
-  number INTEGER NOT NULL,
-  trial INTEGER NOT NULL,
-  purpose TEXT NOT NULL,
-  strategy TEXT NOT NULL,
-  fidelity INTEGER NOT NULL,
-  sample_offset INTEGER NOT NULL,
-  prompt_ids TEXT NOT NULL,
-  state TEXT NOT NULL,
-  result TEXT,
-  note TEXT,
-  error TEXT,
-  started_at TEXT NOT NULL,
-  finished_at TEXT,
-  PRIMARY KEY (study_name, number),
-  UNIQUE (study_name, trial, sample_offset, fidelity)
-);
-`;
+/** The shared ledger's budget scope of a study: every process searching it books and reserves there. */
+export const studyScope = (name: string) => `study:${name}`;
+/** The lease a process holds while it runs the study. */
+const studyLease = (name: string) => `study:${name}`;
+/** How long a claim outlives its last heartbeat (a killed owner on another machine blocks a resume this long). */
+export const STUDY_LEASE_MS = 30_000;
 
 interface StudyRow {
   name: string;
@@ -96,6 +55,8 @@ interface StudyRow {
   stopped: string | null;
   spent: number;
   best?: string | null;
+  /** The study's ledger scope's settled spend (absent for studies that never booked there). */
+  ledger_spent?: number | null;
 }
 
 interface TrialRow {
@@ -132,16 +93,6 @@ interface ObservationRow {
 
 const now = () => new Date().toISOString();
 
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
-  }
-}
-
 function toStudy(r: StudyRow): StudyRecord {
   const s: StudyRecord = {
     name: r.name,
@@ -149,7 +100,7 @@ function toStudy(r: StudyRow): StudyRecord {
     updatedAt: r.updated_at,
     config: JSON.parse(r.config) as StudyConfig,
     state: r.state as StudyRecord['state'],
-    spent: r.spent,
+    spent: r.ledger_spent ?? r.spent,
   };
   if (r.stopped) s.stopped = r.stopped as NonNullable<StudyRecord['stopped']>;
   if (r.best) s.best = JSON.parse(r.best) as NonNullable<StudyRecord['best']>;
@@ -194,96 +145,125 @@ function toObservation(r: ObservationRow): ObservationRecord {
   return o;
 }
 
+const STUDY_SELECT = `SELECT s.*, l.spent_usd AS ledger_spent FROM search_studies s LEFT JOIN ledger_scopes l ON l.scope = 'study:' || s.name`;
+const TRIAL_INSERT = `INSERT INTO search_trials (study_name, number, kind, strategy, mixture, mixture_key, label, state, result, started_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?)`;
+const OBSERVATION_INSERT = `INSERT INTO search_observations
+  (study_name, number, trial, purpose, strategy, fidelity, sample_offset, prompt_ids, state, result, note, started_at, finished_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** SQLite files written before the `study` component existed hold the tables already (and are migrated in place). */
+async function hasUnversionedTables(storage: Storage): Promise<boolean> {
+  if (storage.dialect !== 'sqlite') return false;
+  return !!(await storage.get("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = 'search_studies'"));
+}
+
+/** The measured fields of a trial written before observations existed: they become its one observation. */
+const MEASURED_FIELDS = ['score', 'ci', 'bySource', 'lc', 'costPerQuery', 'tflopsPerQuery', 'latencyProxyPerQuery', 'spent', 'spentCumulative', 'calls', 'perPrompt', 'tokenStats', 'projectedUsd'] as const;
+
 /**
- * Studies, their trials (one per mixture) and the trials' observations (measurements), in the cache's database.
- * Everything a strategy needs is here, so a study can be resumed by any process (Optuna's model): nothing about the
- * search lives only in memory. A trial's measured fields are the aggregate of its complete observations, rewritten
- * whenever one of them finishes. The methods are async so the storage can move to an async SQL back end.
+ * Studies, their trials (one per mixture) and the trials' observations (measurements), on the storage layer (SQLite
+ * or PostgreSQL, beside the cache and the ledger). Everything a strategy needs is here, so a study can be resumed by
+ * any process (Optuna's model): nothing about the search lives only in memory. A trial's measured fields are the
+ * aggregate of its complete observations, rewritten whenever one of them finishes. A study's spend is its ledger
+ * scope's (`studyScope`); a process runs it under a lease (`claim`).
  */
 export class StudyStore {
-  constructor(private readonly db: BetterSqlite3.Database) {
-    // A read-only connection (reports) finds the tables there already, and may not create them.
-    if (!db.readonly) {
-      db.exec(SCHEMA);
-      const cols = (db.prepare('PRAGMA table_info(search_studies)').all() as Array<{ name: string }>).map((c) => c.name);
-      if (!cols.includes('owner')) db.exec('ALTER TABLE search_studies ADD COLUMN owner TEXT');
-      if (!cols.includes('best')) db.exec('ALTER TABLE search_studies ADD COLUMN best TEXT');
-    }
+  private constructor(private readonly storage: Storage) {}
+
+  /** The store over `storage` (executor tables migrated), with the study tables created or brought up to date. */
+  static async open(storage: Storage): Promise<StudyStore> {
+    const before = (await storage.schemaVersions()).get(STUDY_SCHEMA.component) ?? 0;
+    const unversioned = before === 0 && (await hasUnversionedTables(storage));
+    if (unversioned) await addMissingColumns(storage);
+    await storage.migrate(STUDY_SCHEMA);
+    const store = new StudyStore(storage);
+    if (unversioned) await store.backfillObservations();
+    return store;
   }
 
   /**
-   * Mark the study as run by this process, refusing when another live process on this machine runs it: two
-   * processes appending trials to one study would each plan without the other's results. A killed owner's
-   * claim is stale (its pid is gone) and is taken over.
+   * For readers (report, pareto): the store, or undefined when the database holds no studies — then nothing is
+   * created. A database with studies is brought up to date like `open` does.
    */
-  async claim(name: string): Promise<void> {
-    const me = `${hostname()}:${process.pid}`;
-    const run = this.db.transaction(() => {
-      const row = this.db.prepare('SELECT owner FROM search_studies WHERE name = ?').get(name) as { owner: string | null } | undefined;
-      if (!row) throw new StudyError(name, 'not found');
-      if (row.owner && row.owner !== me) {
-        const [host, pid] = [row.owner.slice(0, row.owner.lastIndexOf(':')), Number(row.owner.slice(row.owner.lastIndexOf(':') + 1))];
-        if (host === hostname() && processAlive(pid)) throw new StudyError(name, `is being run by process ${pid}; wait for it or stop it first`);
-      }
-      this.db.prepare('UPDATE search_studies SET owner = ? WHERE name = ?').run(me, name);
-    });
-    run.immediate();
+  static async existing(storage: Storage): Promise<StudyStore | undefined> {
+    const versions = await storage.schemaVersions();
+    if (!(versions.get(STUDY_SCHEMA.component) ?? 0) && !(await hasUnversionedTables(storage))) return undefined;
+    await storage.migrate(...EXECUTOR_SCHEMA);
+    return StudyStore.open(storage);
   }
 
-  async release(name: string): Promise<void> {
-    this.db.prepare('UPDATE search_studies SET owner = NULL WHERE name = ? AND owner = ?').run(name, `${hostname()}:${process.pid}`);
+  /**
+   * Run the study as this process: a lease renewed by the caller's heartbeat (`lease.keepAlive`). Refused while
+   * another process holds it — live, or not provably dead and its lease not yet expired; a holder of this machine
+   * that died (kill -9, a zombie) is taken over at once.
+   */
+  async claim(name: string, ttlMs = STUDY_LEASE_MS): Promise<Lease> {
+    const leases = new Leases(this.storage);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const lease = await leases.acquire(studyLease(name), ttlMs);
+      if (lease) return lease;
+      const h = await leases.holder(studyLease(name));
+      // Released between the two looks: try again.
+      if (h) throw new StudyError(name, `is being run by ${describeOwner(h.owner)} (its claim lapses ${Math.max(0, Math.ceil(h.remainingMs / 1000))} s after its last heartbeat); wait for it or stop it first`);
+    }
+    throw new StudyError(name, 'could not be claimed: other processes keep taking it');
+  }
+
+  /** Who runs the study now: a holder of its claim that is not provably dead and whose lease has not lapsed. */
+  async runner(name: string): Promise<string | undefined> {
+    const h = await new Leases(this.storage).holder(studyLease(name));
+    return h && h.remainingMs > 0 && !h.dead ? describeOwner(h.owner) : undefined;
   }
 
   async createStudy(name: string, config: StudyConfig): Promise<StudyRecord> {
-    if (this.study(name)) throw new StudyError(name, 'exists already (use --resume to continue it, or another --study name)');
     const t = now();
-    this.db
-      .prepare('INSERT INTO search_studies (name, created_at, updated_at, config, state, spent) VALUES (?, ?, ?, ?, ?, 0)')
-      .run(name, t, t, JSON.stringify(config), 'RUNNING');
-    return this.study(name)!;
+    const r = await this.storage.run(
+      'INSERT INTO search_studies (name, created_at, updated_at, config, state, spent) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (name) DO NOTHING',
+      [name, t, t, JSON.stringify(config), 'RUNNING'],
+    );
+    if (r.changes === 0) throw new StudyError(name, 'exists already (use --resume to continue it, or another --study name)');
+    return (await this.study(this.storage, name))!;
   }
 
   async getStudy(name: string): Promise<StudyRecord | undefined> {
-    return this.study(name);
+    return this.study(this.storage, name);
   }
 
   async listStudies(): Promise<StudyRecord[]> {
-    return (this.db.prepare('SELECT * FROM search_studies ORDER BY created_at, name').all() as StudyRow[]).map(toStudy);
+    return (await this.storage.all<StudyRow>(`${STUDY_SELECT} ORDER BY s.created_at, s.name`)).map(toStudy);
   }
 
   async updateStudy(name: string, patch: StudyPatch): Promise<StudyRecord> {
-    const cur = this.study(name);
-    if (!cur) throw new StudyError(name, 'not found');
-    const next = { ...cur, ...patch };
-    // `stopped: undefined` in a patch clears it (a resumed study is running again).
-    const stopped = 'stopped' in patch ? (patch.stopped ?? null) : (cur.stopped ?? null);
-    this.db
-      .prepare('UPDATE search_studies SET updated_at = ?, config = ?, state = ?, stopped = ?, spent = ?, best = ? WHERE name = ?')
-      .run(now(), JSON.stringify(next.config), next.state, stopped, next.spent, next.best ? JSON.stringify(next.best) : null, name);
-    return this.study(name)!;
-  }
-
-  /** Book USD on the study as soon as it is paid (a kill -9 then loses almost nothing of the account). */
-  async addSpend(name: string, usd: number): Promise<void> {
-    this.db.prepare('UPDATE search_studies SET spent = spent + ?, updated_at = ? WHERE name = ?').run(usd, now(), name);
+    return this.storage.transaction(async (tx) => {
+      if (!(await lockStudy(tx, name))) throw new StudyError(name, 'not found');
+      const cur = (await this.study(tx, name))!;
+      const next = { ...cur, ...patch };
+      // `stopped: undefined` in a patch clears it (a resumed study is running again).
+      const stopped = 'stopped' in patch ? (patch.stopped ?? null) : (cur.stopped ?? null);
+      await tx.run('UPDATE search_studies SET updated_at = ?, config = ?, state = ?, stopped = ?, best = ? WHERE name = ?', [
+        now(),
+        JSON.stringify(next.config),
+        next.state,
+        stopped,
+        next.best ? JSON.stringify(next.best) : null,
+        name,
+      ]);
+      return (await this.study(tx, name))!;
+    });
   }
 
   /** The trial of this mixture, created on its first measurement (numbers follow first measurement order). */
   async ensureTrial(studyName: string, t: NewTrial): Promise<TrialRecord> {
-    const run = this.db.transaction((): TrialRecord => {
-      if (!this.study(studyName)) throw new StudyError(studyName, 'not found');
-      const old = this.db.prepare('SELECT * FROM search_trials WHERE study_name = ? AND mixture_key = ?').get(studyName, t.mixtureKey) as TrialRow | undefined;
+    return this.storage.transaction(async (tx) => {
+      if (!(await lockStudy(tx, studyName))) throw new StudyError(studyName, 'not found');
+      const old = await tx.get<TrialRow>('SELECT * FROM search_trials WHERE study_name = ? AND mixture_key = ?', [studyName, t.mixtureKey]);
       if (old) return toTrial(old);
-      const { n } = this.db.prepare('SELECT COALESCE(MAX(number) + 1, 0) AS n FROM search_trials WHERE study_name = ?').get(studyName) as { n: number };
+      const n = await nextNumber(tx, 'search_trials', studyName);
       const result = t.posteriorMean !== undefined ? JSON.stringify({ posteriorMean: t.posteriorMean }) : null;
-      this.db
-        .prepare(
-          "INSERT INTO search_trials (study_name, number, kind, strategy, mixture, mixture_key, label, state, result, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?)",
-        )
-        .run(studyName, n, t.kind, t.strategy, JSON.stringify(t.mixture), t.mixtureKey, t.label, result, now());
-      return this.trial(studyName, n)!;
+      await tx.run(TRIAL_INSERT, [studyName, n, t.kind, t.strategy, JSON.stringify(t.mixture), t.mixtureKey, t.label, result, now()]);
+      return (await this.trial(tx, studyName, n))!;
     });
-    return run.immediate();
   }
 
   /**
@@ -291,31 +271,31 @@ export class StudyStore {
    * killed process, or FAILed, restarts under its old number, so a resumed study re-runs it from the cache.
    */
   async startObservation(studyName: string, trial: number, o: NewObservation): Promise<ObservationRecord> {
-    const run = this.db.transaction((): ObservationRecord => {
-      if (!this.trial(studyName, trial)) throw new StudyError(studyName, `no trial ${trial}`);
-      const old = this.db
-        .prepare('SELECT * FROM search_observations WHERE study_name = ? AND trial = ? AND sample_offset = ? AND fidelity = ?')
-        .get(studyName, trial, o.sampleOffset, o.fidelity) as ObservationRow | undefined;
+    return this.storage.transaction(async (tx) => {
+      if (!(await lockStudy(tx, studyName))) throw new StudyError(studyName, 'not found');
+      if (!(await this.trial(tx, studyName, trial))) throw new StudyError(studyName, `no trial ${trial}`);
+      const old = await tx.get<ObservationRow>('SELECT * FROM search_observations WHERE study_name = ? AND trial = ? AND sample_offset = ? AND fidelity = ?', [
+        studyName,
+        trial,
+        o.sampleOffset,
+        o.fidelity,
+      ]);
       const result = o.projectedUsd !== undefined ? JSON.stringify({ projectedUsd: o.projectedUsd }) : null;
       let number: number;
       if (old) {
         if (old.state === 'COMPLETE') throw new StudyError(studyName, `observation ${old.number} (trial ${trial}, ${o.fidelity} prompts, offset ${o.sampleOffset}) is complete already`);
-        this.db
-          .prepare("UPDATE search_observations SET state = 'RUNNING', purpose = ?, strategy = ?, prompt_ids = ?, result = ?, note = ?, error = NULL, started_at = ?, finished_at = NULL WHERE study_name = ? AND number = ?")
-          .run(o.purpose, o.strategy, JSON.stringify(o.promptIds), result, o.note ?? null, now(), studyName, old.number);
+        await tx.run(
+          "UPDATE search_observations SET state = 'RUNNING', purpose = ?, strategy = ?, prompt_ids = ?, result = ?, note = ?, error = NULL, started_at = ?, finished_at = NULL WHERE study_name = ? AND number = ?",
+          [o.purpose, o.strategy, JSON.stringify(o.promptIds), result, o.note ?? null, now(), studyName, old.number],
+        );
         number = old.number;
       } else {
-        number = (this.db.prepare('SELECT COALESCE(MAX(number) + 1, 0) AS n FROM search_observations WHERE study_name = ?').get(studyName) as { n: number }).n;
-        this.db
-          .prepare(
-            "INSERT INTO search_observations (study_name, number, trial, purpose, strategy, fidelity, sample_offset, prompt_ids, state, result, note, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
-          )
-          .run(studyName, number, trial, o.purpose, o.strategy, o.fidelity, o.sampleOffset, JSON.stringify(o.promptIds), result, o.note ?? null, now());
+        number = await nextNumber(tx, 'search_observations', studyName);
+        await tx.run(OBSERVATION_INSERT, [studyName, number, trial, o.purpose, o.strategy, o.fidelity, o.sampleOffset, JSON.stringify(o.promptIds), 'RUNNING', result, o.note ?? null, now(), null]);
       }
-      this.refreshTrial(studyName, trial);
-      return this.observation(studyName, number)!;
+      await refreshTrial(tx, studyName, trial);
+      return (await this.observation(tx, studyName, number))!;
     });
-    return run.immediate();
   }
 
   async completeObservation(studyName: string, number: number, result: ObservationResult): Promise<ObservationRecord> {
@@ -327,76 +307,134 @@ export class StudyStore {
   }
 
   async getTrial(studyName: string, number: number): Promise<TrialRecord | undefined> {
-    return this.trial(studyName, number);
+    return this.trial(this.storage, studyName, number);
   }
 
   async listTrials(studyName: string): Promise<TrialRecord[]> {
-    return (this.db.prepare('SELECT * FROM search_trials WHERE study_name = ? ORDER BY number').all(studyName) as TrialRow[]).map(toTrial);
+    return (await this.storage.all<TrialRow>('SELECT * FROM search_trials WHERE study_name = ? ORDER BY number', [studyName])).map(toTrial);
   }
 
   async listObservations(studyName: string): Promise<ObservationRecord[]> {
-    return (this.db.prepare('SELECT * FROM search_observations WHERE study_name = ? ORDER BY number').all(studyName) as ObservationRow[]).map(toObservation);
+    return (await this.storage.all<ObservationRow>('SELECT * FROM search_observations WHERE study_name = ? ORDER BY number', [studyName])).map(toObservation);
   }
 
   /** Store the model's estimates on the trials (the answer phase), clearing estimates of trials not given. */
   async setEstimates(studyName: string, estimates: ReadonlyMap<number, Estimate>): Promise<void> {
-    const run = this.db.transaction(() => {
-      for (const r of this.db.prepare('SELECT number, result FROM search_trials WHERE study_name = ?').all(studyName) as Array<{ number: number; result: string | null }>) {
+    await this.storage.transaction(async (tx) => {
+      if (!(await lockStudy(tx, studyName))) throw new StudyError(studyName, 'not found');
+      for (const r of await tx.all<{ number: number; result: string | null }>('SELECT number, result FROM search_trials WHERE study_name = ?', [studyName])) {
         const cur = r.result ? (JSON.parse(r.result) as Partial<TrialRecord>) : {};
         const e = estimates.get(r.number);
         if (e) cur.estimate = e;
         else delete cur.estimate;
-        this.db.prepare('UPDATE search_trials SET result = ? WHERE study_name = ? AND number = ?').run(JSON.stringify(cur), studyName, r.number);
+        await tx.run('UPDATE search_trials SET result = ? WHERE study_name = ? AND number = ?', [JSON.stringify(cur), studyName, r.number]);
       }
     });
-    run.immediate();
   }
 
-  private study(name: string): StudyRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM search_studies WHERE name = ?').get(name) as StudyRow | undefined;
+  private async study(on: SqlRunner, name: string): Promise<StudyRecord | undefined> {
+    const r = await on.get<StudyRow>(`${STUDY_SELECT} WHERE s.name = ?`, [name]);
     return r ? toStudy(r) : undefined;
   }
 
-  private trial(studyName: string, number: number): TrialRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM search_trials WHERE study_name = ? AND number = ?').get(studyName, number) as TrialRow | undefined;
+  private async trial(on: SqlRunner, studyName: string, number: number): Promise<TrialRecord | undefined> {
+    const r = await on.get<TrialRow>('SELECT * FROM search_trials WHERE study_name = ? AND number = ?', [studyName, number]);
     return r ? toTrial(r) : undefined;
   }
 
-  private observation(studyName: string, number: number): ObservationRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM search_observations WHERE study_name = ? AND number = ?').get(studyName, number) as ObservationRow | undefined;
+  private async observation(on: SqlRunner, studyName: string, number: number): Promise<ObservationRecord | undefined> {
+    const r = await on.get<ObservationRow>('SELECT * FROM search_observations WHERE study_name = ? AND number = ?', [studyName, number]);
     return r ? toObservation(r) : undefined;
   }
 
-  private finish(studyName: string, number: number, state: TrialState, result: ObservationResult, error?: string): ObservationRecord {
-    const run = this.db.transaction((): ObservationRecord => {
-      const cur = this.db.prepare('SELECT * FROM search_observations WHERE study_name = ? AND number = ?').get(studyName, number) as ObservationRow | undefined;
+  private async finish(studyName: string, number: number, state: TrialState, result: ObservationResult, error?: string): Promise<ObservationRecord> {
+    return this.storage.transaction(async (tx) => {
+      if (!(await lockStudy(tx, studyName))) throw new StudyError(studyName, 'not found');
+      const cur = await tx.get<ObservationRow>('SELECT * FROM search_observations WHERE study_name = ? AND number = ?', [studyName, number]);
       if (!cur) throw new StudyError(studyName, `no observation ${number}`);
       const merged = { ...(cur.result ? (JSON.parse(cur.result) as ObservationResult) : {}), ...result };
-      this.db
-        .prepare('UPDATE search_observations SET state = ?, result = ?, error = ?, finished_at = ? WHERE study_name = ? AND number = ?')
-        .run(state, JSON.stringify(merged), error ?? null, now(), studyName, number);
-      this.refreshTrial(studyName, cur.trial);
-      return this.observation(studyName, number)!;
+      await tx.run('UPDATE search_observations SET state = ?, result = ?, error = ?, finished_at = ? WHERE study_name = ? AND number = ?', [
+        state,
+        JSON.stringify(merged),
+        error ?? null,
+        now(),
+        studyName,
+        number,
+      ]);
+      await refreshTrial(tx, studyName, cur.trial);
+      return (await this.observation(tx, studyName, number))!;
     });
-    return run.immediate();
   }
 
-  /** Rewrite a trial's aggregate fields and state from its observations. */
-  private refreshTrial(studyName: string, number: number): void {
-    const row = this.db.prepare('SELECT result FROM search_trials WHERE study_name = ? AND number = ?').get(studyName, number) as { result: string | null };
-    const obs = (this.db.prepare('SELECT * FROM search_observations WHERE study_name = ? AND trial = ? ORDER BY number').all(studyName, number) as ObservationRow[]).map(toObservation);
-    const prev = row.result ? (JSON.parse(row.result) as Partial<TrialRecord>) : {};
-    const keep: Partial<TrialRecord> = {};
-    if (prev.posteriorMean !== undefined) keep.posteriorMean = prev.posteriorMean;
-    if (prev.estimate) keep.estimate = prev.estimate;
-    const projected = obs.reduce((a, o) => a + (o.projectedUsd ?? 0), 0);
-    const agg = { ...keep, ...aggregateMeasurements(obs), ...(projected > 0 ? { projectedUsd: projected } : {}) };
-    const latest = obs.at(-1);
-    const state: TrialState = agg.measurements > 0 ? 'COMPLETE' : (latest?.state ?? 'RUNNING');
-    const finished = obs.filter((o) => o.finishedAt).map((o) => o.finishedAt!).sort().at(-1) ?? null;
-    const error = state === 'COMPLETE' ? null : (latest?.error ?? null);
-    this.db
-      .prepare('UPDATE search_trials SET state = ?, result = ?, error = ?, finished_at = ? WHERE study_name = ? AND number = ?')
-      .run(state, JSON.stringify(agg), error, finished, studyName, number);
+  /**
+   * Trials of studies written before observations existed become one complete observation each (all the prompts
+   * they were judged on, sample offset 0), so old studies report, compare and resume like new ones.
+   */
+  private async backfillObservations(): Promise<void> {
+    await this.storage.transaction(async (tx) => {
+      const rows = await tx.all<TrialRow>(
+        `SELECT * FROM search_trials t WHERE t.state = 'COMPLETE' AND t.result IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM search_observations o WHERE o.study_name = t.study_name AND o.trial = t.number)
+         ORDER BY t.study_name, t.number`,
+      );
+      for (const r of rows) {
+        const old = JSON.parse(r.result!) as Partial<TrialRecord>;
+        if (!old.perPrompt?.length) continue;
+        const measured: Record<string, unknown> = {};
+        for (const k of MEASURED_FIELDS) if (old[k] !== undefined) measured[k] = old[k];
+        const promptIds = old.perPrompt.map((p) => p.id);
+        const number = await nextNumber(tx, 'search_observations', r.study_name);
+        await tx.run(OBSERVATION_INSERT, [
+          r.study_name,
+          number,
+          r.number,
+          r.kind === 'reference' ? 'reference' : 'screen',
+          r.strategy,
+          promptIds.length,
+          0,
+          JSON.stringify(promptIds),
+          'COMPLETE',
+          JSON.stringify(measured),
+          null,
+          r.started_at,
+          r.finished_at,
+        ]);
+        await refreshTrial(tx, r.study_name, r.number);
+      }
+    });
   }
+}
+
+/** Lock the study's row for the rest of the transaction (numbers are allocated under it); false when there is none. */
+async function lockStudy(tx: SqlRunner, name: string): Promise<boolean> {
+  return (await tx.run('UPDATE search_studies SET updated_at = ? WHERE name = ?', [now(), name])).changes > 0;
+}
+
+async function nextNumber(tx: SqlRunner, table: 'search_trials' | 'search_observations', studyName: string): Promise<number> {
+  return Number((await tx.get<{ n: number }>(`SELECT COALESCE(MAX(number) + 1, 0) AS n FROM ${table} WHERE study_name = ?`, [studyName]))!.n);
+}
+
+/** The one column an unversioned SQLite study table may lack (added before `best` answers existed). */
+async function addMissingColumns(storage: Storage): Promise<void> {
+  await storage.transaction(async (tx) => {
+    const cols = (await tx.all<{ name: string }>('PRAGMA table_info(search_studies)')).map((c) => c.name);
+    if (!cols.includes('best')) await tx.run('ALTER TABLE search_studies ADD COLUMN best TEXT');
+  });
+}
+
+/** Rewrite a trial's aggregate fields and state from its observations. */
+async function refreshTrial(tx: SqlRunner, studyName: string, number: number): Promise<void> {
+  const row = await tx.get<{ result: string | null }>('SELECT result FROM search_trials WHERE study_name = ? AND number = ?', [studyName, number]);
+  const obs = (await tx.all<ObservationRow>('SELECT * FROM search_observations WHERE study_name = ? AND trial = ? ORDER BY number', [studyName, number])).map(toObservation);
+  const prev = row?.result ? (JSON.parse(row.result) as Partial<TrialRecord>) : {};
+  const keep: Partial<TrialRecord> = {};
+  if (prev.posteriorMean !== undefined) keep.posteriorMean = prev.posteriorMean;
+  if (prev.estimate) keep.estimate = prev.estimate;
+  const projected = obs.reduce((a, o) => a + (o.projectedUsd ?? 0), 0);
+  const agg = { ...keep, ...aggregateMeasurements(obs), ...(projected > 0 ? { projectedUsd: projected } : {}) };
+  const latest = obs.at(-1);
+  const state: TrialState = agg.measurements > 0 ? 'COMPLETE' : (latest?.state ?? 'RUNNING');
+  const finished = obs.filter((o) => o.finishedAt).map((o) => o.finishedAt!).sort().at(-1) ?? null;
+  const error = state === 'COMPLETE' ? null : (latest?.error ?? null);
+  await tx.run('UPDATE search_trials SET state = ?, result = ?, error = ?, finished_at = ? WHERE study_name = ? AND number = ?', [state, JSON.stringify(agg), error, finished, studyName, number]);
 }

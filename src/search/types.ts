@@ -115,7 +115,10 @@ export interface FidelityPlan {
   order: string[];
   /** Increasing prompt counts, the last one the whole order. */
   levels: number[];
-  /** Sample offset between replicates (the space's largest maxCopies): replicate r runs at offset r × stride. */
+  /**
+   * Sample offset between replicates: replicate r runs at offset r × stride. SAMPLE_STRIDE (64) for new studies, the
+   * project's one mapping (`withSampleOffset`); studies created before it keep the largest maxCopies they stored.
+   */
   stride: number;
 }
 

@@ -36,7 +36,7 @@ const CASES: Record<string, Case[]> = {
     { args: ['--budget', '1', '--out', 'afile'], says: /afile \(--out\): is a file/ },
     { args: ['--budget', '1', '--out', 'elsewhere', '--no-report'], says: /--out: .*--no-report/ },
     // The report goes to <folder of --db>/<study>/ by default: here that is a file.
-    { args: ['--budget', '1', '--db', 'fresh.sqlite', '--study', 'afile'], says: /afile \(--out\): the default report folder \(beside --db\): is a file.*give --out <dir> or --no-report/ },
+    { args: ['--budget', '1', '--db', 'fresh.sqlite', '--study', 'afile'], says: /afile \(--out\): the default report folder \(beside --db, or runs\/ for a database URL\): is a file.*give --out <dir> or --no-report/ },
     { args: ['--budget', '1', '--db', 'study.sqlite', '--study', 'done'], says: /--study.*"done" exists already/ },
     { args: ['--resume', '--study', 'other', '--db', 'study.sqlite'], says: /--study.*no study named "other"/ },
     { args: ['--resume', '--study', 'done', '--db', 'study.sqlite', '--strategy', 'random'], says: /--strategy.*"random" contradicts study "done", which has "bfgs"/ },

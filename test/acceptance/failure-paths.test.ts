@@ -5,10 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { runCli, spawnCli, ROOT } from '../helpers/cli.js';
 import { startOpenAIServer } from '../helpers/openai-server.js';
-import { StudyStore } from '../../src/search/study-store.js';
+import { withStudies } from '../helpers/studies.js';
 import { removeTempDirs, tempDir } from './_fixtures.js';
 import { SIM_YAML } from './_kit.js';
 
@@ -17,12 +16,7 @@ afterAll(removeTempDirs);
 const GPT4O = 'gpt-4o-2024-05-13';
 
 async function storedStudy(db: string, name: string) {
-  const handle = new Database(db, { readonly: true });
-  try {
-    return (await new StudyStore(handle).getStudy(name))!;
-  } finally {
-    handle.close();
-  }
+  return (await withStudies(db, (store) => store.getStudy(name)))!;
 }
 
 describe('issue 11 through the CLI', () => {

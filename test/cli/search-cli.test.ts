@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { runCli, spawnCli, ROOT } from '../helpers/cli.js';
+import { runCli, spawnCliUnreaped, ROOT } from '../helpers/cli.js';
 import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
 import { simComplete } from '../../src/sim/index.js';
 import { InputError, loadMixture, loadSpace } from '../../src/config/index.js';
 import { searchCommand, type SearchFlags } from '../../src/cli/search-command.js';
-import { StudyStore } from '../../src/search/study-store.js';
+import { withStudies } from '../helpers/studies.js';
+import { freshPgUrl, PG_URL } from '../helpers/backends.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moa-search-cli-'));
 const SIM_VALIDATION = join(ROOT, 'validation-sets/sim-100.jsonl');
@@ -54,13 +55,14 @@ describe('moa-search --budget (CLI)', () => {
     expect(j.report).toBe(join(out, 'report.html'));
     expect(existsSync(j.report)).toBe(true);
     // The study is in the database with its trials: references plus at most 4 search trials.
-    const store = new StudyStore(new Database(db, { readonly: true }));
-    const trials = await store.listTrials(j.study);
-    expect(trials.length).toBe(j.trials);
-    const observations = await store.listObservations(j.study);
-    expect(observations.filter((o) => o.purpose !== 'reference').length).toBeLessThanOrEqual(4);
-    expect(trials.some((t) => t.kind === 'reference' && t.mixture.layers === 1)).toBe(true);
-    expect((await store.getStudy(j.study))!.spent).toBeCloseTo(j.spent, 9);
+    await withStudies(db, async (store) => {
+      const trials = await store.listTrials(j.study);
+      expect(trials.length).toBe(j.trials);
+      const observations = await store.listObservations(j.study);
+      expect(observations.filter((o) => o.purpose !== 'reference').length).toBeLessThanOrEqual(4);
+      expect(trials.some((t) => t.kind === 'reference' && t.mixture.layers === 1)).toBe(true);
+      expect((await store.getStudy(j.study))!.spent).toBeCloseTo(j.spent, 9);
+    });
   });
 
   it('--budget 1 on the default space prints the answer, its score with interval and what it stands on; the report says the same', async () => {
@@ -84,6 +86,28 @@ describe('moa-search --budget (CLI)', () => {
     const study = /^study (\S+):/m.exec(r.stdout)![1]!;
     const p = await runCli(['pareto', study, '--db', db]);
     expect(p.stdout).toMatch(new RegExp(`^Best overall: #\\d+ ${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} — score ${score}`, 'm'));
+  });
+
+  it.runIf(PG_URL)('--db postgres://…: search, resume, report and pareto on PostgreSQL; the password is never printed', async () => {
+    const url = freshPgUrl('search');
+    const password = decodeURIComponent(new URL(url).password);
+    const out = join(dir, 'pg-report');
+    const a = await runCli(['--budget', '0.5', '--validation', tinyValidation(8), '--db', url, '--study', 'pg', '--max-evals', '2', '--seed', '1', '--json', '--no-report']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toMatch(/resume with: moa-search --study pg --resume --db postgres:\/\/postgres:\*\*\*@127\.0\.0\.1/);
+    const b = await runCli(['--study', 'pg', '--resume', '--db', url, '--max-evals', '4', '--json', '--out', out]);
+    expect(b.code, b.stderr).toBe(0);
+    const [ja, jb] = [JSON.parse(a.stdout), JSON.parse(b.stdout)];
+    expect(jb.measurements).toBeGreaterThan(ja.measurements);
+    expect(jb.spent).toBeGreaterThan(ja.spent);
+    expect(jb.spent).toBeLessThanOrEqual(0.5);
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+    const p = await runCli(['pareto', 'pg', '--db', url]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(new RegExp(`^Best overall: #\\d+ ${jb.best.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} — `, 'm'));
+    // The study's spend is its ledger scope's, shared by every process that searches it.
+    expect(await withStudies(url, async (st) => (await st.getStudy('pg'))!.spent)).toBeCloseTo(jb.spent, 9);
+    for (const r of [a, b, p]) expect(r.stdout + r.stderr).not.toContain(password);
   });
 
   it('rejects bad flags with exit 2 and writes nothing', async () => {
@@ -191,6 +215,20 @@ function httpSpace(url: string): string {
   return file;
 }
 
+/** A process's state letter from /proc (`Z`: a zombie); undefined once it is gone. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+async function until(ok: () => boolean, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !ok(); await sleep(20)) if (Date.now() > end) throw new Error('timed out');
+}
+
 describe('kill -9 and --resume', () => {
   let sim: Awaited<ReturnType<typeof simOverHttp>>;
   beforeAll(async () => {
@@ -214,7 +252,7 @@ describe('kill -9 and --resume', () => {
     const callsA = new Set(sim.completed.keys());
     expect([...sim.completed.values()].every((n) => n === 1)).toBe(true);
     const resultA = JSON.parse(a.stdout);
-    const obsA = await new StudyStore(new Database(join(dir, 'a.sqlite'), { readonly: true })).listObservations('a');
+    const obsA = await withStudies(join(dir, 'a.sqlite'), (st) => st.listObservations('a'));
     const promote = obsA.find((o) => o.purpose === 'promote')!;
     expect(promote).toBeDefined();
     // Freeze the server halfway through the first promotion's calls, then SIGKILL.
@@ -223,23 +261,25 @@ describe('kill -9 and --resume', () => {
 
     sim.reset();
     const dbB = join(dir, 'b.sqlite');
-    const child = spawnCli([...args, '--db', dbB, '--study', 'b']);
-    const killed = new Promise<void>((resolve) => {
-      sim.freezeAt(freezeAt, () => {
-        setTimeout(() => {
-          child.kill('SIGKILL');
-          resolve();
-        }, 300);
-      });
-    });
-    const exit = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_c, sig) => r(sig)));
-    await killed;
-    expect(await exit).toBe('SIGKILL');
+    // The killed search is never reaped (a zombie, as under a PID 1 that does not reap): its pid still answers.
+    const child = await spawnCliUnreaped([...args, '--db', dbB, '--study', 'b']);
+    try {
+      await new Promise<void>((resolve) => sim.freezeAt(freezeAt, resolve));
+      // While it runs, its lease blocks a resume: exit 2, one line naming the process, nothing spent.
+      const blocked = await runCli(['--study', 'b', '--resume', '--db', dbB, '--json', '--no-report']);
+      expect(blocked.code, blocked.stderr).toBe(2);
+      expect(blocked.stderr).toMatch(new RegExp(`^moa-search: .*study "b" is being run by process ${child.pid} on .*: wait for it or stop it first\n$`));
+      process.kill(child.pid, 'SIGKILL');
+      await until(() => procState(child.pid) === 'Z');
+    } catch (e) {
+      child.parent.kill('SIGKILL');
+      throw e;
+    }
     sim.unfreeze();
     const firstSession = new Map(sim.completed);
     expect(firstSession.size).toBeGreaterThan(before);
     expect(firstSession.size).toBeLessThan(callsA.size);
-    const mid = await new StudyStore(new Database(dbB, { readonly: true })).listObservations('b');
+    const mid = await withStudies(dbB, (st) => st.listObservations('b'));
     expect(mid.at(-1)).toMatchObject({ number: promote.number, purpose: 'promote', state: 'RUNNING' });
 
     sim.reset();
@@ -251,14 +291,19 @@ describe('kill -9 and --resume', () => {
     // Together the two sessions made exactly the uninterrupted run's calls.
     expect(new Set([...firstSession.keys(), ...secondSession.keys()])).toEqual(callsA);
 
+    child.parent.kill('SIGKILL');
     const resultB = JSON.parse(b.stdout);
     expect(resultB.best.mixture).toEqual(resultA.best.mixture);
     expect(resultB.best.score).toBeCloseTo(resultA.best.score, 9);
     expect(resultB.best.ci).toEqual(resultA.best.ci);
     expect([resultB.trials, resultB.measurements, resultB.stopped]).toEqual([resultA.trials, resultA.measurements, resultA.stopped]);
-    expect(resultB.spent).toBeCloseTo(resultA.spent, 9);
+    // The killed session's calls in flight were booked at their worst case (they may have been billed), then made
+    // again for real: the study's spend is the uninterrupted run's plus that, and says so.
+    expect(resultB.unsettled).toBeGreaterThan(0);
+    expect(resultB.spent - resultB.unsettled).toBeCloseTo(resultA.spent, 9);
+    expect(resultA.unsettled).toBeUndefined();
     const shape = async (file: string, study: string) =>
-      (await new StudyStore(new Database(file, { readonly: true })).listObservations(study)).map((o) => [o.trial, o.purpose, o.fidelity, o.sampleOffset, o.state, o.score]);
+      (await withStudies(file, (st) => st.listObservations(study))).map((o) => [o.trial, o.purpose, o.fidelity, o.sampleOffset, o.state, o.score]);
     expect(await shape(dbB, 'b')).toEqual(await shape(join(dir, 'a.sqlite'), 'a'));
   });
 });

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { openDatabase, openExecutor, openStorage, CacheStore } from '../../src/executor/index.js';
+import { openExecutor, openStorage, CacheStore } from '../../src/executor/index.js';
 import { startOpenAIServer } from '../helpers/openai-server.js';
 import { backends } from '../helpers/backends.js';
 import { KEY, KEY_ENV, tempDir, testSpace, user } from './_space.js';
@@ -29,16 +29,17 @@ function runWorker(args: string[]): Promise<{ code: number | null; signal: NodeJ
 describe('database', () => {
   it('creates the parent folder and sets WAL, synchronous=NORMAL, busy_timeout and schema versions', async () => {
     const file = join(tempDir(), 'deep', 'er', 'moa.sqlite');
-    const db = openDatabase(file);
+    await (await openStorage(file)).close();
     expect(existsSync(file)).toBe(true);
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.pragma('synchronous', { simple: true })).toBe(1);
-    expect(db.pragma('busy_timeout', { simple: true })).toBe(10_000);
-    expect(db.prepare("SELECT version FROM schema_versions WHERE component = 'cache'").get()).toEqual({ version: 1 });
-    expect(db.prepare("SELECT component FROM schema_versions ORDER BY component").all()).toEqual(['cache', 'leases', 'ledger', 'storage'].map((component) => ({ component })));
-    db.close();
     // Reopening is idempotent.
-    openDatabase(file).close();
+    const storage = await openStorage(file);
+    expect(await storage.get('PRAGMA journal_mode')).toEqual({ journal_mode: 'wal' });
+    expect(await storage.get('PRAGMA synchronous')).toEqual({ synchronous: 1 });
+    expect(await storage.get('PRAGMA busy_timeout')).toEqual({ timeout: 10_000 });
+    expect(await storage.all('SELECT component, version FROM schema_versions ORDER BY component')).toEqual(
+      [['cache', 1], ['leases', 1], ['ledger', 1], ['storage', 1]].map(([component, version]) => ({ component, version })),
+    );
+    await storage.close();
     const mem = await openStorage(':memory:');
     expect(await new CacheStore(mem).count()).toBe(0);
     await mem.close();

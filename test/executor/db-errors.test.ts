@@ -34,7 +34,7 @@ async function closedPort(): Promise<number> {
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 describe('unusable --db', () => {
-  it('an unreachable server, another URL scheme, or a PostgreSQL URL for studies', async () => {
+  it('an unreachable server (for eval and for search), or another URL scheme', async () => {
     const url = `postgres://moa:Unreach4ble-pw@127.0.0.1:${await closedPort()}/moa`;
     const [down, mysql, search] = await Promise.all([
       runCli([...EVAL, '--db', url]),
@@ -43,7 +43,7 @@ describe('unusable --db', () => {
     ]);
     expectDbError(down, /postgres:\/\/moa:\*\*\*@127\.0\.0\.1:\d+\/moa: cannot connect: connection refused/, 'Unreach4ble-pw');
     expectDbError(mysql, /unsupported database URL/, 'Mysql-pw');
-    expectDbError(search, /studies .* SQLite files for now/, 'Unreach4ble-pw');
+    expectDbError(search, /postgres:\/\/moa:\*\*\*@127\.0\.0\.1:\d+\/moa: cannot connect: connection refused/, 'Unreach4ble-pw');
   });
 
   it.runIf(existsSync('/proc/self'))('a SQLite folder that cannot be created is refused at once (no recursive mkdir spinning under /proc)', async () => {

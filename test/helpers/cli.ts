@@ -48,3 +48,17 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string | u
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
+
+/**
+ * The CLI in a process nobody reaps: `sh` starts it and execs a long `sleep`, so once killed it stays a zombie
+ * (`<defunct>`), as under a PID 1 that does not reap. Its output is dropped. Kill `parent` when done.
+ */
+export async function spawnCliUnreaped(args: string[], opts: { cwd?: string } = {}): Promise<{ pid: number; parent: ReturnType<typeof spawn> }> {
+  const parent = spawn('sh', ['-c', '"$0" "$@" >/dev/null 2>&1 & echo $!; exec sleep 600', process.execPath, '--import', TSX, MAIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const pid = await new Promise<number>((res) => parent.stdout!.once('data', (d) => res(Number(String(d).trim()))));
+  return { pid, parent };
+}

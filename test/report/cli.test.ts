@@ -2,55 +2,63 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { openDatabase } from '../../src/executor/database.js';
-import { StudyStore } from '../../src/search/study-store.js';
+import { openStorage } from '../../src/executor/index.js';
+import { studyScope } from '../../src/search/study-store.js';
+import { backends } from '../helpers/backends.js';
 import { runCli } from '../helpers/cli.js';
+import { withStudies } from '../helpers/studies.js';
 import { InputError } from '../../src/config/index.js';
 import { readStudy, writeReport } from '../../src/report/index.js';
 import { STUDY, buildTrials, space } from './_fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moa-report-cli-'));
-const dbPath = join(dir, 'moa.sqlite');
 
-beforeAll(async () => {
-  const db = openDatabase(dbPath);
-  const store = new StudyStore(db);
-  await store.createStudy('demo', STUDY.config);
-  for (const t of buildTrials()) {
-    const started = await store.ensureTrial('demo', { kind: t.kind, strategy: t.strategy, mixture: t.mixture, mixtureKey: t.mixtureKey, label: t.label });
-    const ids = (t.perPrompt ?? []).map((o) => o.id);
-    const o = await store.startObservation('demo', started.number, { purpose: t.kind === 'reference' ? 'reference' : 'screen', strategy: t.strategy, fidelity: ids.length, sampleOffset: 0, promptIds: ids });
-    const { score, ci, costPerQuery, tflopsPerQuery, latencyProxyPerQuery, spent, spentCumulative, calls, perPrompt } = t;
-    const result = { score, ci, costPerQuery, tflopsPerQuery, latencyProxyPerQuery, spent, spentCumulative, calls, perPrompt };
-    if (t.state === 'FAIL') await store.failObservation('demo', o.number, t.error!, { spent });
-    else await store.completeObservation('demo', o.number, result);
-  }
-  await store.updateStudy('demo', { state: 'COMPLETE', stopped: 'budget', spent: 7 });
-  db.close();
-});
+/** The fixture study, stored as a search would: trials, one observation each, spend on the study's ledger scope. */
+const seed = (location: string) =>
+  withStudies(location, async (store) => {
+    await store.createStudy('demo', STUDY.config);
+    for (const t of buildTrials()) {
+      const started = await store.ensureTrial('demo', { kind: t.kind, strategy: t.strategy, mixture: t.mixture, mixtureKey: t.mixtureKey, label: t.label });
+      const ids = (t.perPrompt ?? []).map((o) => o.id);
+      const o = await store.startObservation('demo', started.number, { purpose: t.kind === 'reference' ? 'reference' : 'screen', strategy: t.strategy, fidelity: ids.length, sampleOffset: 0, promptIds: ids });
+      const { score, ci, costPerQuery, tflopsPerQuery, latencyProxyPerQuery, spent, spentCumulative, calls, perPrompt } = t;
+      const result = { score, ci, costPerQuery, tflopsPerQuery, latencyProxyPerQuery, spent, spentCumulative, calls, perPrompt };
+      if (t.state === 'FAIL') await store.failObservation('demo', o.number, t.error!, { spent });
+      else await store.completeObservation('demo', o.number, result);
+    }
+    await store.updateStudy('demo', { state: 'COMPLETE', stopped: 'budget' });
+  });
 
-describe('moa-search report and pareto', () => {
+describe.each(backends())('moa-search report and pareto on $name', (backend) => {
+  const dbPath = backend.name === 'sqlite' ? join(dir, 'moa.sqlite') : backend.fresh('report');
+  beforeAll(async () => {
+    await seed(dbPath);
+    const storage = await openStorage(dbPath);
+    await storage.run('INSERT INTO ledger_scopes (scope, spent_usd, created_at, updated_at) VALUES (?, 7, moa_now_ms(), moa_now_ms())', [studyScope('demo')]);
+    await storage.close();
+  });
+
   it('report writes every file to --out', async () => {
-    const res = await runCli(['report', 'demo', '--db', dbPath, '--out', join(dir, 'custom')]);
+    const res = await runCli(['report', 'demo', '--db', dbPath, '--out', join(dir, `custom-${backend.name}`)]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     for (const f of ['report.html', 'report.md', 'pareto-cost.svg', 'pareto-tflops.svg', 'history.svg', 'trials.csv', 'best.json'])
-      expect(existsSync(join(dir, 'custom', f)), f).toBe(true);
+      expect(existsSync(join(dir, `custom-${backend.name}`, f)), f).toBe(true);
     expect(res.stdout).toMatch(/Recommended: .+ \(score \d+\.\d, 95% CI/);
-    const best = JSON.parse(readFileSync(join(dir, 'custom', 'best.json'), 'utf8'));
+    const best = JSON.parse(readFileSync(join(dir, `custom-${backend.name}`, 'best.json'), 'utf8'));
     expect(best.aggregator).toBeTruthy();
     expect(best.meta.study).toBe('demo');
   });
 
-  it('writeReport defaults to <db folder>/<study>/', async () => {
-    const db = openDatabase(dbPath);
+  it.runIf(backend.name === 'sqlite')('writeReport defaults to <db folder>/<study>/', async () => {
+    const storage = await openStorage(dbPath);
     try {
-      const { dir: out, files } = await writeReport({ db, studyName: 'demo', space });
+      const { dir: out, files } = await writeReport({ storage, studyName: 'demo', space });
       expect(out).toBe(join(dir, 'demo'));
       expect(files).toHaveLength(7);
-      await expect(readStudy(db, 'nope')).rejects.toThrow(InputError);
+      await expect(readStudy(storage, 'nope')).rejects.toThrow(InputError);
     } finally {
-      db.close();
+      await storage.close();
     }
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadSpace } from '../../src/config/index.js';
 import { loadValidationSet } from '../../src/eval/index.js';
-import { openDatabase } from '../../src/executor/index.js';
+import { openStorage } from '../../src/executor/index.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { runSearch } from '../../src/search/run-search.js';
 import { StudyStore } from '../../src/search/study-store.js';
@@ -23,11 +23,11 @@ describe('the budget is a promise', () => {
       const items = all.slice(start, start + n);
       const budget = 0.0005 + rand() ** 1.5 * 3;
       const strategy = STRATEGY_NAMES.filter((s) => s !== 'exhaustive')[Math.floor(rand() * 4)]!;
-      const db = openDatabase(':memory:');
+      const storage = await openStorage(':memory:');
       const out = await runSearch({
         space,
         items,
-        db,
+        storage,
         studyName: `s${i}`,
         config: { spaceFile: SIM_SPACE_FILE, validationFile: 'random subset', strategy, seed: i, budget, ...(rand() < 0.35 ? { maxEvals: 1 + Math.floor(rand() * 8) } : {}), layers: 2, aggregators: [], simulated: true },
         references: rand() < 0.5,
@@ -35,7 +35,7 @@ describe('the budget is a promise', () => {
       });
       const ctx = `search ${i}: ${strategy}, ${items.length} prompts, budget $${budget.toFixed(5)}`;
       expect(out.spent, ctx).toBeLessThanOrEqual(budget);
-      const store = new StudyStore(db);
+      const store = await StudyStore.open(storage);
       expect((await store.getStudy(`s${i}`))!.spent, ctx).toBeLessThanOrEqual(budget);
       // Every paid call is booked on some measurement: their spends add up to the study's, and so do the trials'.
       const obs = await store.listObservations(`s${i}`);
@@ -44,7 +44,7 @@ describe('the budget is a promise', () => {
       for (const o of obs) purposes.set(o.purpose, (purposes.get(o.purpose) ?? 0) + 1);
       stops.set(out.stopped, (stops.get(out.stopped) ?? 0) + 1);
       spentTotal += out.spent;
-      db.close();
+      await storage.close();
     }
     // The sample must exercise the budget stop, max-evals, promotions and replicates, not only screens.
     expect(stops.get('budget') ?? 0).toBeGreaterThan(20);

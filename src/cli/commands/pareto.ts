@@ -17,7 +17,7 @@ export function registerPareto(program: Command): void {
     .option('--max-cost <usd>', 'cost cap in USD per query for the best-mixture pick', numberArg({ min: 0 }))
     .addOption(new Option('--by <axis>', 'front over cost (USD per query) or the latency proxy (TFLOPs)').choices(['cost', 'tflops']).default('cost'))
     .option('--json', 'print the front as JSON')
-    .option('--db <file>', 'database (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
+    .option('--db <file|url>', 'database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--space <file>', "search-space file for labels and parameter counts (default: the study's own)")
     .action(action((study: string, opts: ParetoOptions) => runPareto(study, opts)));
 }
@@ -29,14 +29,14 @@ async function runPareto(studyName: string, opts: ParetoOptions): Promise<void> 
   const { studySpace } = await import('../../report/study-space.js');
   const { analyzeStudy } = await import('../../report/analyze.js');
   const { paretoSummary, formatParetoSummary } = await import('../../report/pareto-summary.js');
-  const db = openStudyDatabase(resolveDbPath(opts.db));
+  const storage = await openStudyDatabase(resolveDbPath(opts.db));
   try {
-    const { study, trials } = await readStudy(db, studyName);
+    const { study, trials } = await readStudy(storage, studyName);
     const { space, warning } = studySpace(study, opts.space);
     if (warning && !opts.json) process.stderr.write(`moa-search: warning: ${warning}\n`);
     const summary = paretoSummary(analyzeStudy({ study, trials, ...(space ? { space } : {}) }), opts.by, opts.maxCost);
     process.stdout.write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : formatParetoSummary(summary));
   } finally {
-    db.close();
+    await storage.close();
   }
 }
