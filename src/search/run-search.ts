@@ -125,8 +125,9 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
     } finally {
       await closeSession(s);
     }
+    // The study is another process's now: answer from what is stored, and write nothing more to it.
     if (lost.signal.aborted && s.stop) s.stop.detail = `another process took study ${study.name} over after this one missed its heartbeats`;
-    return await answer(s);
+    return await answer(s, !lost.signal.aborted);
   } finally {
     await lease.release();
   }
@@ -307,14 +308,17 @@ async function closeSession(s: Session): Promise<void> {
   s.emit({ type: 'spend', spent: s.spent, budget: s.budget, made: sp.calls.made, cached: sp.calls.cached });
 }
 
-/** The answer by the model of all observations, stored on the study so the report and `pareto` recommend the same. */
-async function answer(s: Session): Promise<SearchOutcome> {
+/**
+ * The answer by the model of all observations, stored on the study (unless `store` is false) so the report and
+ * `pareto` recommend the same.
+ */
+async function answer(s: Session, store = true): Promise<SearchOutcome> {
   const reason: StopReason = s.stop?.reason ?? 'converged';
   s.emit({ type: 'stop', reason, detail: s.stop?.detail ?? '' });
-  s.study = await s.store.updateStudy(s.study.name, { state: reason === 'interrupted' ? 'RUNNING' : 'COMPLETE', stopped: reason });
+  if (store) s.study = await s.store.updateStudy(s.study.name, { state: reason === 'interrupted' ? 'RUNNING' : 'COMPLETE', stopped: reason });
   await refresh(s);
   const a = chooseAnswer(fitModel(s.view.trials, s.view.observations, s.items, s.dims, s.study.config.seed));
-  if (a) {
+  if (a && store) {
     await s.store.setEstimates(s.study.name, a.estimates);
     const e = a.estimate;
     s.study = await s.store.updateStudy(s.study.name, {

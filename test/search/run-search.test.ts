@@ -48,6 +48,30 @@ describe('runSearch', () => {
     for (const t of out.trials) expect(t.projectedUsd!).toBeGreaterThanOrEqual(t.spent!);
   });
 
+  it('stops as interrupted when another process takes its lease over (it missed its heartbeats)', async () => {
+    const storage = await openStorage(':memory:');
+    const sim = createSimProvider();
+    // Slow calls, so that heartbeats tick during the search.
+    const slow: ChatProvider = { name: 'sim', complete: async (req, o) => (await new Promise((r) => setTimeout(r, 5)), sim.complete(req, o)) };
+    let stolen = false;
+    let detail = '';
+    const out = await run({
+      storage, studyName: 'l', leaseMs: 90, providers: new Map([['sim', slow]]),
+      onEvent: (e) => {
+        if (e.type === 'stop') detail = e.detail;
+        if (e.type !== 'prompt' || stolen) return;
+        stolen = true;
+        void storage.run("UPDATE leases SET owner = 'elsewhere:7:1.beef', token = 'theirs', expires_at = moa_now_ms() + 60000 WHERE name = 'study:l'");
+      },
+    });
+    expect(out.stopped).toBe('interrupted');
+    expect(detail).toBe('another process took study l over after this one missed its heartbeats');
+    // It writes nothing more to the study, and its own release leaves the new holder's lease alone.
+    expect((await (await StudyStore.open(storage)).getStudy('l'))!.stopped).toBeUndefined();
+    expect(await storage.get("SELECT owner FROM leases WHERE name = 'study:l'")).toEqual({ owner: 'elsewhere:7:1.beef' });
+    await storage.close();
+  });
+
   it('refuses to create a study twice or resume a missing one', async () => {
     const storage = await openStorage(':memory:');
     await run({ storage, studyName: 'x', config: config({ maxEvals: 1 }), references: false });
