@@ -1,11 +1,11 @@
 import { mixtureKey, mixtureName, toMixtureFile, type Mixture } from '../config/mixture.js';
 import type { SearchSpace } from '../config/space.js';
 import { mergeTokenStats, type TokenStats } from '../cost/index.js';
-import { evaluateMixture } from '../eval/evaluate.js';
 import type { ValidationItem } from '../eval/types.js';
 import { BudgetExceeded, type Executor, type GenerateOptions, type GenerationRequest, type GenerationResult } from '../executor/types.js';
-import { costModel, paidSamples, type CostModel } from './budget-plan.js';
+import { paidSamples, type CostModel } from './budget-plan.js';
 import type { SearchDims } from './encoding.js';
+import type { SearchObjective } from './objective.js';
 import type { Strategy, StudyView } from './strategies/types.js';
 import type { StudyStore } from './study-store.js';
 import type { FidelityPlan, MeasurementPurpose, ObservationRecord, StudyRecord, TrialKind, TrialRecord } from './types.js';
@@ -80,6 +80,8 @@ export interface Session {
   readonly dims: SearchDims;
   readonly plan: FidelityPlan;
   readonly strategy: Strategy;
+  /** What a measurement scores (win rate on a validation set, or a judging mixture's agreement). */
+  readonly objective: SearchObjective;
   readonly executor: SpendRecorder;
   readonly concurrency: number;
   readonly signal?: AbortSignal;
@@ -100,7 +102,7 @@ export async function refresh(s: Session): Promise<void> {
 
 /** Projected USD of measurements given what the study already paid for. */
 export function sessionCost(s: Session): CostModel {
-  return costModel(s.space, s.items, s.stats, paidSamples(s.view.trials, s.view.observations));
+  return s.objective.costModel(s.stats, paidSamples(s.view.trials, s.view.observations));
 }
 
 export function mergeStats(view: StudyView): TokenStats | undefined {
@@ -158,16 +160,14 @@ export async function measure(s: Session, r: MeasureRequest): Promise<boolean> {
   const searchIndex = r.purpose !== 'reference' ? s.view.observations.filter((o) => o.purpose !== 'reference' && o.number <= obs.number).length : undefined;
   s.emit({ type: 'trial-start', trial, observation: obs, ...(searchIndex ? { searchIndex } : {}), projectedUsd: r.projectedUsd, resumed: !!r.resumed });
   const before = s.spent;
-  const items = r.promptIds.map((id) => s.byId.get(id)!);
   const book = async () => {
     await s.executor.sync();
     return { spent: s.spent - before, spentCumulative: s.spent, projectedUsd: r.projectedUsd };
   };
   const run = (concurrency: number) =>
-    evaluateMixture({
+    s.objective.measure({
       mixture: r.mixture,
-      space: s.space,
-      items,
+      promptIds: r.promptIds,
       executor: s.executor,
       concurrency,
       sampleOffset: r.sampleOffset,

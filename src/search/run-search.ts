@@ -11,13 +11,14 @@ import { PACKAGE_ROOT } from '../paths.js';
 import type { ChatProvider } from '../providers/types.js';
 import { chooseAnswer } from './answer.js';
 import { loadFmin } from './bfgs.js';
-import { costModel, trialMixture } from './budget-plan.js';
+import { trialMixture } from './budget-plan.js';
 import { fromMixtureFile, searchDims } from './encoding.js';
 import { fidelityPlan, promptsSeen, promptsToMeasure } from './fidelity.js';
 import { measure, mergeStats, refresh, sessionCost, SpendRecorder, type SearchEvent, type Session, type StopReason } from './_session.js';
 import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName } from './strategies/index.js';
 import { StudyStore, studyScope } from './study-store.js';
 import { fitModel } from './surrogate.js';
+import { qualityObjective, type SearchObjective } from './objective.js';
 import type { Estimate, StudyConfig, StudyRecord, TrialRecord } from './types.js';
 
 export type { SearchEvent, StopReason } from './_session.js';
@@ -37,6 +38,8 @@ export interface SearchOptions {
   /** Evaluate reference trials (the aggregator alone, MoA-Lite) when the budget allows. Default true. */
   references?: boolean;
   providers?: Map<string, ChatProvider>;
+  /** What the search optimizes (default: the quality objective on `items`); `--objective judge` passes `judgeObjective`. */
+  objective?: SearchObjective;
   signal?: AbortSignal;
   onEvent?: (e: SearchEvent) => void;
 }
@@ -163,7 +166,10 @@ async function openStudy(store: StudyStore, opts: SearchOptions): Promise<{ stud
 async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOptions): Promise<Session> {
   const { space } = opts;
   const config = study.config;
-  const dims = searchDims(space);
+  const objective = opts.objective ?? qualityObjective(space, opts.items);
+  if ((config.objective === 'judge') !== (objective.name === 'judge'))
+    throw new InputError(`study "${study.name}" optimizes ${config.objective ?? 'quality'}, not ${objective.name}`, { field: '--objective' });
+  const dims = objective.dims(space);
   const strategy = STRATEGIES[config.strategy as StrategyName];
   if (!strategy) throw new InputError(`unknown strategy "${config.strategy}"`, { field: '--strategy' });
   if (config.strategy === 'exhaustive') checkExhaustive(dims, space.file);
@@ -185,6 +191,7 @@ async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOp
     dims,
     plan,
     strategy,
+    objective,
     executor: new SpendRecorder(inner, async (usd) => {
       s.spent += usd;
     }),
@@ -238,7 +245,7 @@ function strategyContext(s: Session): StrategyContext {
     fidelity: s.plan,
     budget: { total: s.budget, spent: s.spent },
     cost: sessionCost(s),
-    prior: costModel(s.space, s.items, undefined),
+    prior: s.objective.costModel(undefined, new Set()),
     ...(c.maxEvals !== undefined ? { maxEvals: c.maxEvals } : {}),
   };
 }
@@ -289,7 +296,7 @@ async function searchLoop(s: Session): Promise<void> {
 
 /** Fixed reference mixtures (MoA-Lite) when the search ended with budget to spare, on as many prompts as fit. */
 async function closingReferences(s: Session): Promise<void> {
-  if (s.stop?.reason !== 'max-evals' && s.stop?.reason !== 'converged') return;
+  if (!s.objective.paperReferences || (s.stop?.reason !== 'max-evals' && s.stop?.reason !== 'converged')) return;
   const reached = Math.max(s.plan.levels[0]!, ...s.view.observations.filter((o) => o.state === 'COMPLETE' && o.sampleOffset === 0).map((o) => o.fidelity));
   for (const m of referenceMixtures(s.space)) {
     if (s.signal?.aborted || s.view.trials.some((t) => t.mixtureKey === mixtureKey(m))) continue;

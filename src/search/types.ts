@@ -139,6 +139,8 @@ export interface StudyConfig {
   fidelity?: FidelityPlan;
   /** Inner optimizer of the acquisition for `bfgs` (default `bfgs`; `nelder-mead` is fmin's simplex). */
   inner?: 'bfgs' | 'nelder-mead';
+  /** What the study optimizes (absent: `quality`). `judge`: `validationFile` is the reference-preference set. */
+  objective?: 'quality' | 'pareto' | 'judge';
 }
 
 /** The search's answer: one rule (best model estimate in the search box) shared by search, report and `pareto`. */
