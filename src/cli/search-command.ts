@@ -15,6 +15,9 @@ import { resolveDbPath, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../paths.js'
 import { stratifiedSubset } from '../search/fidelity.js';
 import { searchDims } from '../search/encoding.js';
 import { ProgressView } from './search-progress.js';
+import { checkJudgeFlags, loadJudgeStudy } from './_judge-study.js';
+import { objectiveTerms } from '../search/objective-terms.js';
+import type { SearchObjective } from '../search/objective.js';
 import { runSearch, type SearchOutcome } from '../search/run-search.js';
 import { checkExhaustive, STRATEGY_NAMES, type StrategyName } from '../search/strategies/index.js';
 import { StudyStore } from '../search/study-store.js';
@@ -38,6 +41,9 @@ export interface SearchFlags {
   /** Use a stratified subset of this many validation prompts. */
   prompts?: number;
   innerOptimizer?: 'bfgs' | 'nelder-mead';
+  /** `judge`: search judging mixtures, scored by agreement with `--preferences`. */
+  objective?: 'quality' | 'judge';
+  preferences?: string;
 }
 
 const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -58,6 +64,8 @@ interface Prepared {
   items: ValidationItem[];
   config: StudyConfig;
   studyName: string;
+  /** Set for `--objective judge` (else the search's default, quality on the validation set). */
+  objective?: SearchObjective;
 }
 
 /**
@@ -67,11 +75,14 @@ interface Prepared {
  */
 function prepare(config: StudyConfig, studyName: string, promptsFlag?: number): Prepared {
   const space = loadSpace(config.spaceFile);
-  let items = loadValidationSet(config.validationFile);
-  if (!items.length) throw new InputError('the validation set is empty', { file: config.validationFile });
-  if (!space.judge) throw new InputError('no judge: add `judge: { model: <id> }` (or `judge.mixture`) to the search space', { file: space.file, field: 'judge' });
-  checkSearchRoles(space, judgeModelOf(resolveJudge(space)));
-  const dims = searchDims(space);
+  const judge = config.objective === 'judge' ? loadJudgeStudy(space, config.validationFile) : undefined;
+  let items = judge?.items ?? loadValidationSet(config.validationFile);
+  if (!judge) {
+    if (!items.length) throw new InputError('the validation set is empty', { file: config.validationFile });
+    if (!space.judge) throw new InputError('no judge: add `judge: { model: <id> }` (or `judge.mixture`) to the search space', { file: space.file, field: 'judge' });
+    checkSearchRoles(space, judgeModelOf(resolveJudge(space)));
+  }
+  const dims = judge ? judge.objective.dims(space) : searchDims(space);
   if (config.strategy === 'exhaustive') checkExhaustive(dims, space.file);
   let promptIds = config.promptIds;
   if (promptIds) {
@@ -79,13 +90,13 @@ function prepare(config: StudyConfig, studyName: string, promptsFlag?: number): 
     items = items.filter((it) => ids.has(it.id));
     if (items.length !== ids.size) throw new InputError(`the validation set no longer holds all ${ids.size} prompts this study used`, { file: config.validationFile });
   } else {
-    if (promptsFlag !== undefined && promptsFlag > items.length) throw new InputError(`--prompts ${promptsFlag}: the validation set has only ${items.length} prompts`, { field: '--prompts' });
+    if (promptsFlag !== undefined && promptsFlag > items.length) throw new InputError(`--prompts ${promptsFlag}: the ${judge ? 'preference set has only' : 'validation set has only'} ${items.length} ${judge ? 'pairs' : 'prompts'}`, { field: '--prompts' });
     if (promptsFlag !== undefined && promptsFlag < items.length) {
       items = stratifiedSubset(items, promptsFlag, config.seed);
       promptIds = items.map((it) => it.id);
     }
   }
-  return { space, items, config: { ...config, layers: dims.layerOptions.length > 1 ? dims.layerOptions : dims.layers, aggregators: dims.aggregators, ...(promptIds ? { promptIds } : {}) }, studyName };
+  return { space, items, config: { ...config, layers: dims.layerOptions.length > 1 ? dims.layerOptions : dims.layers, aggregators: dims.aggregators, ...(promptIds ? { promptIds } : {}) }, studyName, ...(judge ? { objective: judge.objective } : {}) };
 }
 
 /** The flags alone, before any file is read. */
@@ -96,6 +107,7 @@ function checkFlags(flags: SearchFlags): void {
   if (flags.study !== undefined && !STUDY_NAME.test(flags.study)) throw new InputError('--study: use letters, digits, ".", "_" or "-" (at most 64)', { field: '--study' });
   if (flags.resume && !flags.study) throw new InputError('--resume needs --study <name>', { field: '--resume' });
   if (!flags.resume && flags.budget === undefined) throw new InputError('--budget <usd> is required (e.g. --budget 1)', { field: '--budget' });
+  checkJudgeFlags(flags);
   if (flags.out !== undefined && flags.report === false) throw new InputError('names the report folder, but --no-report writes no report: drop one of the two', { field: '--out' });
 }
 
@@ -112,6 +124,8 @@ function checkResumeFlags(flags: SearchFlags, stored: StudyRecord): string[] {
   if (flags.validation !== undefined && resolve(flags.validation) !== resolve(c.validationFile)) refuse('--validation', flags.validation, c.validationFile);
   if (flags.strategy !== undefined && flags.strategy !== c.strategy) refuse('--strategy', flags.strategy, c.strategy);
   if (flags.seed !== undefined && flags.seed !== c.seed) refuse('--seed', flags.seed, c.seed);
+  if (flags.objective !== undefined && flags.objective !== (c.objective ?? 'quality')) refuse('--objective', flags.objective, c.objective ?? 'quality');
+  if (flags.preferences !== undefined && (c.objective !== 'judge' || resolve(flags.preferences) !== resolve(c.validationFile))) refuse('--preferences', flags.preferences, c.objective === 'judge' ? c.validationFile : 'no preference set');
   if (flags.innerOptimizer !== undefined && flags.innerOptimizer !== (c.inner ?? 'bfgs')) refuse('--inner-optimizer', flags.innerOptimizer, c.inner ?? 'bfgs');
   const said: string[] = [];
   if (flags.budget !== undefined && flags.budget !== c.budget) said.push(`budget: $${flags.budget} (the study had $${c.budget}; it has spent $${stored.spent.toFixed(4)})`);
@@ -154,7 +168,8 @@ async function openNew(flags: SearchFlags, db: string): Promise<Opened> {
   const notes: string[] = [];
   const simulated = !flags.space;
   const spaceFile = resolve(flags.space ?? SIM_SPACE_FILE);
-  const validationFile = flags.validation ? resolve(flags.validation) : simulated ? SIM_VALIDATION_FILE : validationFor(loadSpace(spaceFile), undefined);
+  const judge = flags.objective === 'judge';
+  const validationFile = judge ? resolve(flags.preferences!) : flags.validation ? resolve(flags.validation) : simulated ? SIM_VALIDATION_FILE : validationFor(loadSpace(spaceFile), undefined);
   if (simulated) notes.push(`no --space given: searching the simulated world (${SIM_SPACE_FILE}) — no API key needed, no real money spent`);
   const prepared = prepare(
     {
@@ -168,6 +183,7 @@ async function openNew(flags: SearchFlags, db: string): Promise<Opened> {
       layers: 2,
       aggregators: [],
       simulated,
+      ...(judge ? { objective: 'judge' as const } : {}),
     },
     flags.study ?? generatedStudyName(),
     flags.prompts,
@@ -238,10 +254,11 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
   // The hint is printed: a password in a --db URL is masked (give it again, or set MOA_SEARCH_DB).
   const resumeHint = `moa-search --study ${studyName} --resume${flags.db ? ` --db ${isDbUrl(flags.db) ? maskDbUrl(flags.db) : flags.db}` : ''}`;
   err.write(`study: ${studyName}  (resume with: ${resumeHint})\n`);
-  const dims = searchDims(space);
+  const dims = prepared.objective?.dims(space) ?? searchDims(space);
+  const terms = objectiveTerms(config.objective);
   err.write(
     `${config.strategy} over ${dims.proposers.length} proposers × ${dims.aggregators.length} aggregator${dims.aggregators.length > 1 ? 's' : ''}${dims.layerOptions.length > 1 ? ` × ${dims.layerOptions.length} depths` : ''}, ` +
-      `${items.length} prompts, budget $${config.budget}${config.maxEvals ? `, at most ${config.maxEvals} measurements` : ''}\n`,
+      `${items.length} ${terms.items}, budget $${config.budget}${config.maxEvals ? `, at most ${config.maxEvals} measurements` : ''}\n`,
   );
 
   const controller = new AbortController();
@@ -250,11 +267,13 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
   const signals = onStopSignals(controller, studyName, resumeHint);
 
   const view = new ProgressView(process.stderr, config.maxEvals);
+  view.words = terms;
   let outcome: SearchOutcome;
   try {
     outcome = await runSearch({
       space,
       items,
+      ...(prepared.objective ? { objective: prepared.objective } : {}),
       storage,
       config,
       studyName,
@@ -293,6 +312,7 @@ export function jsonOf(o: SearchOutcome, reportPath?: string) {
   const b = o.best;
   return {
     study: o.study.name,
+    objective: o.study.config.objective ?? 'quality',
     best: b
       ? {
           mixture: b.mixture,
@@ -330,16 +350,17 @@ function summary(o: SearchOutcome, reportPath?: string): string {
   const lines: string[] = [];
   lines.push(`study ${o.study.name}: ${o.trials.length} mixtures, ${o.measurements} measurements, stopped (${o.stopped})`);
   const b = o.best;
+  const w = objectiveTerms(o.study.config.objective);
   if (b) {
     const t = b.trial;
     const e = b.estimate;
     const total = o.study.best?.validationPrompts;
     lines.push(`best: ${t.label}`);
-    lines.push(`  score ${e.mean.toFixed(1)} [${e.ci[0].toFixed(1)}, ${e.ci[1].toFixed(1)}] (95% interval; model estimate for all ${total} prompts, no selection bias)`);
-    lines.push(`  stands on ${e.measurements} measurement${e.measurements === 1 ? '' : 's'} of this mixture on ${e.prompts} of ${total} prompts (measured there: ${t.score!.toFixed(1)}), and ${o.trials.length - 1} other mixtures`);
-    lines.push(`  $${(t.costPerQuery ?? 0).toFixed(5)}/query, ${tflops(t.tflopsPerQuery)}`);
-    for (const [what, c] of [['runner-up', b.vsRunnerUp], ['best single model', b.vsBestSingle]] as const) {
-      if (c) lines.push(`  vs ${what} (${c.againstLabel}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}]${c.diff.distinguishable ? '' : ' — not distinguishable on this validation set'}`);
+    lines.push(`  ${w.score} ${e.mean.toFixed(1)} [${e.ci[0].toFixed(1)}, ${e.ci[1].toFixed(1)}] (95% interval; model estimate for all ${total} ${w.items}, no selection bias)`);
+    lines.push(`  stands on ${e.measurements} measurement${e.measurements === 1 ? '' : 's'} of this mixture on ${e.prompts} of ${total} ${w.items} (measured there: ${t.score!.toFixed(1)}), and ${o.trials.length - 1} other mixtures`);
+    lines.push(`  $${(t.costPerQuery ?? 0).toFixed(5)}/${w.per}, ${tflops(t.tflopsPerQuery)}`);
+    for (const [what, c] of [['runner-up', b.vsRunnerUp], [w.single, b.vsBestSingle]] as const) {
+      if (c) lines.push(`  vs ${what} (${c.againstLabel}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}]${c.diff.distinguishable ? '' : ` — not distinguishable on these ${w.items}`}`);
     }
     lines.push(`  mixture: ${JSON.stringify(b.mixture)}`);
   } else lines.push('no trial completed: nothing to recommend');

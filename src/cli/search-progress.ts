@@ -12,6 +12,8 @@ export class ProgressView {
   private best = '';
   private spend = '';
   private cacheRate = '';
+  /** What the study's items are called (a judge search measures pairs). */
+  words = { item: 'prompt', items: 'prompts' };
 
   constructor(
     private readonly out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean },
@@ -26,7 +28,7 @@ export class ProgressView {
         this.trialNo = e.searchIndex ? `measurement ${e.searchIndex}${this.maxEvals ? `/${this.maxEvals}` : ''}` : 'reference';
         this.label = e.trial.label;
         this.prompts = '';
-        const what = `${o.purpose === 'reference' ? '' : `${o.purpose}, `}${o.promptIds.length} prompt${o.promptIds.length === 1 ? '' : 's'}${o.sampleOffset ? `, sample offset ${o.sampleOffset}` : ''}`;
+        const what = `${o.purpose === 'reference' ? '' : `${o.purpose}, `}${o.promptIds.length} ${o.promptIds.length === 1 ? this.words.item : this.words.items}${o.sampleOffset ? `, sample offset ${o.sampleOffset}` : ''}`;
         if (!this.tty) this.print(`${this.trialNo}: ${this.label} (${what})${e.resumed ? ' (resumed from cache)' : ''} — projected $${e.projectedUsd.toFixed(4)}`);
         break;
       }
@@ -40,10 +42,10 @@ export class ProgressView {
       case 'trial-end': {
         const t = e.trial;
         const o = e.observation;
-        if (e.best?.score !== undefined && e.best.ci) this.best = `leader ${e.best.score.toFixed(1)} ±${((e.best.ci[1] - e.best.ci[0]) / 2).toFixed(1)} on ${e.best.prompts} prompts`;
+        if (e.best?.score !== undefined && e.best.ci) this.best = `leader ${e.best.score.toFixed(1)} ±${((e.best.ci[1] - e.best.ci[0]) / 2).toFixed(1)} on ${e.best.prompts} ${this.words.items}`;
         const result =
           o.state === 'COMPLETE' && t.score !== undefined && t.ci
-            ? `${t.score.toFixed(1)} [${t.ci[0].toFixed(1)}, ${t.ci[1].toFixed(1)}] on ${t.prompts} prompts${t.measurements! > 1 ? ` (${t.measurements} measurements)` : ''}`
+            ? `${t.score.toFixed(1)} [${t.ci[0].toFixed(1)}, ${t.ci[1].toFixed(1)}] on ${t.prompts} ${this.words.items}${t.measurements! > 1 ? ` (${t.measurements} measurements)` : ''}`
             : `FAILED: ${o.error ?? 'unknown error'}`;
         if (!this.tty) this.print(`  → ${result}; ${this.best}; spent ${this.spend}${this.cacheRate ? `; ${this.cacheRate}` : ''}`);
         else {
@@ -62,7 +64,7 @@ export class ProgressView {
 
   private redraw(): void {
     // The long mixture label goes last, so a narrow terminal cuts it rather than the numbers.
-    const parts = [this.trialNo, this.prompts && `prompts ${this.prompts}`, this.best, this.spend && `spent ${this.spend}`, this.cacheRate, this.label].filter(Boolean);
+    const parts = [this.trialNo, this.prompts && `${this.words.items} ${this.prompts}`, this.best, this.spend && `spent ${this.spend}`, this.cacheRate, this.label].filter(Boolean);
     const cols = (this.out as NodeJS.WriteStream).columns ?? 120;
     let text = parts.join(' · ');
     if (text.length > cols - 1) text = text.slice(0, cols - 2) + '…';

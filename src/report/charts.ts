@@ -1,4 +1,5 @@
 import * as vega from 'vega';
+import { objectiveTerms } from '../search/objective-terms.js';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { HistoryPoint, ReportAnalysis, TrialPoint } from './analyze.js';
 import { LABEL_FONT, OFFSETS, PLOT, placeLabels, shortLabel, type LabelledRow, type XAxis } from './_labels.js';
@@ -87,12 +88,12 @@ function stepRows(rows: ChartRow[]): Array<{ x: number; q: number }> {
   return out;
 }
 
-export function paretoSpec(rows: ChartRow[], opts: { title: string; xTitle: string; xFormat: string }): TopLevelSpec {
+export function paretoSpec(rows: ChartRow[], opts: { title: string; xTitle: string; xFormat: string; yTitle?: string }): TopLevelSpec {
   const ax = xAxisOf(rows.map((r) => r.x));
   const ys = yScale(rows);
   placeLabels(rows, ax, ys.domain as [number, number]);
   const x = { field: 'x', type: 'quantitative' as const, title: opts.xTitle, scale: xScale(ax), axis: { format: opts.xFormat, labelFlush: true, tickCount: 6 } };
-  const y = { field: 'q', type: 'quantitative' as const, title: 'Score (win rate %, mean over sources)', scale: ys };
+  const y = { field: 'q', type: 'quantitative' as const, title: opts.yTitle ?? objectiveTerms(undefined).scoreTitle, scale: ys };
   const labelLayers = (Object.keys(OFFSETS) as Array<keyof typeof OFFSETS>).map((pos) => ({
     data: { values: rows },
     transform: [{ filter: `datum.labelPos === '${pos}'` }],
@@ -139,7 +140,7 @@ export function paretoSpec(rows: ChartRow[], opts: { title: string; xTitle: stri
   } as TopLevelSpec;
 }
 
-export function historySpec(h: HistoryPoint[]): TopLevelSpec {
+export function historySpec(h: HistoryPoint[], yTitle = objectiveTerms(undefined).scoreTitle): TopLevelSpec {
   const rows = h.map((p) => ({ ...p, kindLabel: p.kind === 'reference' ? 'reference trial' : 'search trial' }));
   const x = { field: 'spent', type: 'quantitative' as const, title: 'USD spent by the study so far (generation + judge)', axis: { format: '$,.2~f' }, scale: { zero: true } };
   const yDomain = yScale(rows.map((r) => ({ lo: Math.min(r.score, r.bestSoFar), hi: Math.max(r.score, r.bestSoFar) })));
@@ -153,7 +154,7 @@ export function historySpec(h: HistoryPoint[]): TopLevelSpec {
     layer: [
       {
         mark: { type: 'line', interpolate: 'step-after', color: '#1565c0', strokeWidth: 2.2 },
-        encoding: { x, y: { field: 'bestSoFar', type: 'quantitative', title: 'Score (win rate %)', scale: yDomain } },
+        encoding: { x, y: { field: 'bestSoFar', type: 'quantitative', title: yTitle, scale: yDomain } },
       },
       {
         name: POINT_MARK_NAME,
@@ -206,13 +207,13 @@ export async function renderCharts(a: ReportAnalysis): Promise<Charts> {
   const costTitle = 'Quality vs deployment cost per query';
   const tflopsTitle = 'Quality vs latency proxy (TFLOPs)';
   const [cost, tflops, history] = await Promise.all([
-    renderSvg(costRows.length ? paretoSpec(costRows, { title: costTitle, xTitle: 'Cost (USD per query)', xFormat: '$.2~r' }) : emptySpec(costTitle, 'No completed trial has a measured cost.')),
+    renderSvg(costRows.length ? paretoSpec(costRows, { title: costTitle, xTitle: 'Cost (USD per query)', xFormat: '$.2~r', yTitle: objectiveTerms(a.study.config.objective).scoreTitle }) : emptySpec(costTitle, 'No completed trial has a measured cost.')),
     renderSvg(
       tflopsRows.length
-        ? paretoSpec(tflopsRows, { title: tflopsTitle, xTitle: 'Latency proxy (TFLOPs per query)', xFormat: ',.3~r' })
+        ? paretoSpec(tflopsRows, { title: tflopsTitle, xTitle: 'Latency proxy (TFLOPs per query)', xFormat: ',.3~r', yTitle: objectiveTerms(a.study.config.objective).scoreTitle })
         : emptySpec(tflopsTitle, a.unknownParams.length ? `TFLOPs unknown: no parameter count for ${a.unknownParams.join(', ')}.` : 'No completed trial has a measured latency proxy.'),
     ),
-    renderSvg(a.history.length ? historySpec(a.history) : emptySpec('Search history', 'No completed trial yet.')),
+    renderSvg(a.history.length ? historySpec(a.history, objectiveTerms(a.study.config.objective).scoreTitle) : emptySpec('Search history', 'No completed trial yet.')),
   ]);
   return { 'pareto-cost.svg': cost, 'pareto-tflops.svg': tflops, 'history.svg': history };
 }

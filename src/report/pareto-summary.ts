@@ -1,4 +1,5 @@
 import { bestTrial } from '../search/answer.js';
+import { objectiveTerms } from '../search/objective-terms.js';
 import type { ReportAnalysis, TrialPoint } from './analyze.js';
 import { fmtCi, fmtScore, fmtTflops, fmtUsd } from './_format.js';
 
@@ -30,6 +31,8 @@ export interface ParetoSummary {
   excluded: ParetoEntry[];
   /** Cap on USD per query, when given. */
   maxCost?: number;
+  /** The study's objective (a judge study's numbers are agreement, per pair). */
+  objective?: string;
   /** The study's recommendation (the search's answer), or with a cap the best estimate with cost per query ≤ maxCost. */
   best: ParetoEntry | null;
 }
@@ -66,6 +69,7 @@ export function paretoSummary(a: ReportAnalysis, by: 'cost' | 'tflops', maxCost?
         })();
   return {
     study: a.study.name,
+    ...(a.study.config.objective ? { objective: a.study.config.objective } : {}),
     by,
     evaluated: a.points.length,
     front: front.map((f) => entry(byId.get(f.id)!, by)),
@@ -88,14 +92,15 @@ function row(e: ParetoEntry): string {
 }
 
 /** What a score stands on, e.g. ` on 50 prompts, 3 measurements`. */
-export function behind(e: { prompts?: number; measurements?: number }): string {
+export function behind(e: { prompts?: number; measurements?: number }, words = objectiveTerms(undefined)): string {
   if (e.prompts === undefined) return '';
-  return ` on ${e.prompts} prompt${e.prompts === 1 ? '' : 's'}${e.measurements !== undefined ? `, ${e.measurements} measurement${e.measurements === 1 ? '' : 's'}` : ''}`;
+  return ` on ${e.prompts} ${e.prompts === 1 ? words.item : words.items}${e.measurements !== undefined ? `, ${e.measurements} measurement${e.measurements === 1 ? '' : 's'}` : ''}`;
 }
 
 /** The human-readable form of `pareto`. */
 export function formatParetoSummary(s: ParetoSummary): string {
   const axis = s.by === 'cost' ? 'cost (USD per query)' : 'latency proxy (TFLOPs per query)';
+  const w = objectiveTerms(s.objective);
   const lines = [`Pareto front of study "${s.study}" by ${axis}: ${s.front.length} of ${s.evaluated} evaluated mixtures`, ''];
   lines.push(`${'#'.padStart(4)} ${'score'.padStart(6)} ${'95% CI'.padStart(12)} ${'USD/query'.padStart(11)} ${'proxy TF'.padStart(10)}   mixture`);
   for (const e of s.front) lines.push(row(e));
@@ -107,7 +112,7 @@ export function formatParetoSummary(s: ParetoSummary): string {
   lines.push('');
   const cap = s.maxCost !== undefined ? `within ${fmtUsd(s.maxCost)} per query` : 'overall';
   if (s.best) {
-    lines.push(`Best ${cap}: #${s.best.number} ${s.best.label} — score ${fmtScore(s.best.score)}${s.best.ci ? ` (95% CI ${fmtCi(s.best.ci)})` : ''}${behind(s.best)}, ${fmtUsd(s.best.costPerQuery)} per query (${fmtUsd(s.best.costPerQuery === null ? null : s.best.costPerQuery * 1000)} per 1,000)`);
+    lines.push(`Best ${cap}: #${s.best.number} ${s.best.label} — ${w.score} ${fmtScore(s.best.score)}${s.best.ci ? ` (95% CI ${fmtCi(s.best.ci)})` : ''}${behind(s.best, w)}, ${fmtUsd(s.best.costPerQuery)} per query (${fmtUsd(s.best.costPerQuery === null ? null : s.best.costPerQuery * 1000)} per 1,000)`);
   } else lines.push(`No evaluated mixture ${cap}.`);
   return lines.join('\n') + '\n';
 }

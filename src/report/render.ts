@@ -71,9 +71,9 @@ function scoreBasis(a: ReportAnalysis, p: TrialPoint): string {
   const b = a.study.best;
   if (b && b.trial === p.number) {
     const m = `${b.measurements} measurement${b.measurements === 1 ? '' : 's'}`;
-    return `model estimate for all ${b.validationPrompts} validation prompts, from ${m} of this mixture on ${b.prompts} of them and every other mixture measured (no selection bias; the interval is a 95% interval for its expected score)`;
+    return `model estimate for all ${b.validationPrompts} ${itemsText(a)}, from ${m} of this mixture on ${b.prompts} of them and every other mixture measured (no selection bias; the interval is a 95% interval for its expected score)`;
   }
-  return p.prompts !== undefined ? `measured on ${p.prompts} validation prompts` : '';
+  return p.prompts !== undefined ? `measured on ${p.prompts} ${itemsText(a)}` : '';
 }
 
 /** Agents per layer, e.g. `6 + 6 + 1 agents`: how many calls a query makes. */
@@ -105,6 +105,7 @@ function studyLine(a: ReportAnalysis): string {
     `${a.points.length} mixtures evaluated`,
     s.state === 'COMPLETE' ? `finished${s.stopped ? ` (${s.stopped})` : ''}` : `still running${s.stopped ? ` (stopped: ${s.stopped})` : ''}`,
   ];
+  if (s.config.objective === 'judge') parts.push(`objective: judging mixtures, by agreement with ${s.config.validationFile}`);
   if (a.unfinished.length) parts.push(`${a.unfinished.length} failed or unfinished`);
   if (a.judgeCostPerPrompt !== undefined) parts.push(`judging ${fmtUsd(a.judgeCostPerPrompt)} per validation prompt (search cost)`);
   return parts.join(' · ');
@@ -117,6 +118,14 @@ const NOTES = [
   'Latency proxy (the MoA paper\'s): per layer, the TFLOPs of its largest agent (agents of a layer run in parallel), summed over layers.',
   'Front: no other mixture has a score at least as high for a cost at most as high (one strictly). "≈ front": off the front, but its CI reaches the front at its cost — the data cannot tell it from the front.',
 ];
+
+// A judge study (`search --objective judge`) scores judging mixtures on preference pairs: its score and cost read differently.
+const JUDGE_NOTES = [
+  'Score: agreement (%) with the reference preferences — per pair, the chance that the judging mixture\'s verdict (both presentation orders averaged) and the reference\'s agree, averaged over pairs (mean over sources). For searched mixtures it is the model\'s estimate for the whole preference set, without selection bias; CIs are 95% intervals.',
+  'Cost: USD per pair judged (both presentation orders), list prices of the judging calls.',
+];
+const notesFor = (a: ReportAnalysis) => (a.study.config.objective === 'judge' ? [...JUDGE_NOTES, ...NOTES.slice(2)] : NOTES);
+const itemsText = (a: ReportAnalysis) => (a.study.config.objective === 'judge' ? 'preference pairs' : 'validation prompts');
 
 function htmlReport(a: ReportAnalysis, svgs: Charts): string {
   const rec = a.recommended;
@@ -172,7 +181,7 @@ function htmlReport(a: ReportAnalysis, svgs: Charts): string {
   if (a.unfinished.length) {
     parts.push(`<p class="note">Failed or unfinished: ${a.unfinished.map((t) => h(`#${t.number} ${t.label} (${t.state}${t.error ? `: ${t.error}` : ''})`)).join('; ')}</p>`);
   }
-  parts.push(`</section><footer><h2>How to read this</h2><ul>${NOTES.map((n) => `<li>${h(n)}</li>`).join('')}</ul><p>Files: best.json, trials.csv, pareto-cost.svg, pareto-tflops.svg, history.svg, report.md.</p></footer>`);
+  parts.push(`</section><footer><h2>How to read this</h2><ul>${notesFor(a).map((n) => `<li>${h(n)}</li>`).join('')}</ul><p>Files: best.json, trials.csv, pareto-cost.svg, pareto-tflops.svg, history.svg, report.md.</p></footer>`);
   parts.push(`</main></body></html>\n`);
   return parts.join('\n');
 }
@@ -204,7 +213,7 @@ function mdReport(a: ReportAnalysis): string {
   out.push(`| ${TRIAL_HEADERS.map(escapeMd).join(' | ')} |`, `|${TRIAL_HEADERS.map((_, i) => (i === 2 || i === 1 ? ' --- ' : ' ---: ')).join('|')}|`);
   for (const r of trialRows(a)) out.push(`| ${r.map(escapeMd).join(' | ')} |`);
   if (a.unfinished.length) out.push('', `Failed or unfinished: ${a.unfinished.map((t) => `#${t.number} ${t.label} (${t.state}${t.error ? `: ${t.error}` : ''})`).join('; ')}`);
-  out.push('', '## How to read this', '', ...NOTES.map((n) => `- ${n}`), '');
+  out.push('', '## How to read this', '', ...notesFor(a).map((n) => `- ${n}`), '');
   return out.join('\n');
 }
 

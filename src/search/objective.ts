@@ -68,3 +68,4 @@ export function qualityObjective(space: SearchSpace, items: readonly ValidationI
     costModel: (stats, paid) => costModel(space, items, stats, paid),
   };
 }
+

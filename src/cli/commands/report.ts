@@ -39,7 +39,7 @@ async function runReport(studyName: string, opts: ReportOptions): Promise<void> 
     const rec = report.analysis.recommended;
     process.stdout.write(`Report of study "${studyName}" written to ${dir}\n`);
     for (const f of files) process.stdout.write(`  ${f}\n`);
-    if (rec) process.stdout.write(`Recommended: ${rec.label} (score ${rec.quality.toFixed(1)}${rec.ci ? `, 95% CI ${rec.ci[0].toFixed(1)}–${rec.ci[1].toFixed(1)}` : ''})\n`);
+    if (rec) process.stdout.write(`Recommended: ${rec.label} (${report.analysis.study.config.objective === 'judge' ? 'agreement' : 'score'} ${rec.quality.toFixed(1)}${rec.ci ? `, 95% CI ${rec.ci[0].toFixed(1)}–${rec.ci[1].toFixed(1)}` : ''})\n`);
   } finally {
     await storage.close();
   }

@@ -9,6 +9,8 @@ export function registerSearch(program: Command): void {
     .option('--budget <usd>', 'USD the whole search may spend (proposer, aggregator and judge calls; cached calls are free)', numberArg({ positive: true }))
     .option('--space <file>', 'search-space file (default: the simulated world, search-spaces/sim.yaml)')
     .option('--validation <file>', 'validation set (JSONL); default: the space\'s `validation`, or sim-100 for the simulated world')
+    .addOption(new Option('--objective <name>', 'what to optimize: quality (the mixture\'s win rate, default) or judge (a judging mixture\'s agreement with --preferences)').choices(['quality', 'judge']))
+    .option('--preferences <file>', 'reference preferences for --objective judge: JSONL {prompt, output_1, output_2, preference} or AlpacaEval annotations')
     .option('--prompts <n>', 'use a stratified subset of n validation prompts (default: all; the strategy chooses how many each measurement uses)', numberArg({ integer: true, positive: true }))
     .option('--study <name>', 'study name (default: generated and printed)')
     .option('--resume', 'continue the study named by --study (no paid call is repeated); it keeps its own settings, and only --budget and --max-evals may change')
