@@ -233,7 +233,7 @@ function writeDoc(x: {
     '|---|---:|---:|',
     ...x.agree.map(([name, r], i) => `| ${i === 0 ? `**MoA judge** (${mixtureName(x.moa, space)})` : i > MEMBERS.length + 1 ? `${name} (the space's judge; not in the MoA)` : `${name} (member)`} | ${f(r.agreement)} ${ci(r.ci)} | $${r.costPerPair.toFixed(5)} |`),
     '',
-    `MoA judge vs its best member (${bestAgree[0]}): ${f(dAgree.diff)} points ${ci(dAgree.ci)}, paired over ${dAgree.n} pairs: ${verdict(dAgree)}. This is the objective \`search --objective judge\` will optimize (\`scoreJudgeAgreement\`); the search itself comes in a later wave.`,
+    `MoA judge vs its best member (${bestAgree[0]}): ${f(dAgree.diff)} points ${ci(dAgree.ci)}, paired over ${dAgree.n} pairs: ${verdict(dAgree)}. This is the objective \`search --objective judge\` optimizes (\`scoreJudgeAgreement\`): see \"MoAA: searching the reward model\" below.`,
     '',
   ].join('\n');
   const existing = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '';
