@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadSpace, parseMixtureObject, type SearchSpace } from '../../src/config/index.js';
 import { loadValidationSet } from '../../src/eval/index.js';
-import { openStorage, SAMPLE_STRIDE } from '../../src/executor/index.js';
+import { openExecutor, openStorage, SAMPLE_STRIDE } from '../../src/executor/index.js';
+import { scoreJudgeAgreement } from '../../src/eval/index.js';
 import { SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { simPreferenceSet } from '../../src/sim/index.js';
-import { judgeCostModel, judgeObjective, judgeSearchDims, replicateOf, searchItemsOf } from '../../src/search/judge-objective.js';
+import { judgeCostModel, judgeObjective, judgeSearchDims, judgeSettingsFor, replicateOf, searchItemsOf } from '../../src/search/judge-objective.js';
 import { runSearch } from '../../src/search/run-search.js';
 import type { StudyConfig } from '../../src/search/types.js';
 import { errorOf } from '../helpers/input-error.js';
@@ -60,5 +61,19 @@ describe('search --objective judge (in process)', () => {
     expect(prior.measurement(moa, ids, 0)).toBeGreaterThan(prior.measurement(alone, ids, 0));
     const terse = judgeCostModel(space, pairs, { models: { [judges[0]!]: { proposer: { n: 4, prompt: 900, completion: 10 } } }, userPrompt: { n: 0, mean: 0 }, templateOverhead: { n: 0, mean: 0 } });
     expect(terse.measurement(moa, ids, 0)).toBeLessThan(prior.measurement(moa, ids, 0));
+  });
+  it('measures replicate r at the search offset r × SAMPLE_STRIDE exactly as scoreJudgeAgreement\'s replicate r', async () => {
+    const executor = await openExecutor({ space, dbPath: ':memory:' });
+    const mixture = parseMixtureObject({ layers: 2, proposers: { [judges[0]!]: 2, [judges[3]!]: 1 }, aggregator: judges[5] }, space, 'm', 'judge');
+    const few = pairs.slice(0, 6);
+    const objective = judgeObjective(space, pairs);
+    const viaSearch = await objective.measure({ mixture, promptIds: few.map((p) => p.id), executor, concurrency: 2, sampleOffset: 2 * SAMPLE_STRIDE });
+    const made = executor.spend().calls.made;
+    const direct = await scoreJudgeAgreement({ space, executor, judge: judgeSettingsFor(space, mixture), items: few, replicate: 2 });
+    // The same calls: all served from the cache, the same per-pair outcomes.
+    expect(executor.spend().calls.made).toBe(made);
+    expect(direct.perItem.map((o) => o.judgePreference)).toEqual((viaSearch.perPrompt as typeof direct.perItem).map((o) => o.judgePreference));
+    expect(viaSearch.tokenStats!.models[judges[0]!]!.proposer!.n).toBeGreaterThan(0);
+    await executor.close();
   });
 });
