@@ -107,7 +107,8 @@ function studyLine(a: ReportAnalysis): string {
   ];
   if (s.config.objective === 'judge') parts.push(`objective: judging mixtures, by agreement with ${s.config.validationFile}`);
   if (a.unfinished.length) parts.push(`${a.unfinished.length} failed or unfinished`);
-  if (a.judgeCostPerPrompt !== undefined) parts.push(`judging ${fmtUsd(a.judgeCostPerPrompt)} per validation prompt (search cost)`);
+  // A judge study's judging calls are the mixtures being measured (their cost per pair is each trial's cost).
+  if (a.judgeCostPerPrompt !== undefined && s.config.objective !== 'judge') parts.push(`judging ${fmtUsd(a.judgeCostPerPrompt)} per validation prompt (search cost)`);
   return parts.join(' · ');
 }
 
@@ -124,6 +125,9 @@ const JUDGE_NOTES = [
   'Score: agreement (%) with the reference preferences — per pair, the chance that the judging mixture\'s verdict (both presentation orders averaged) and the reference\'s agree, averaged over pairs (mean over sources). For searched mixtures it is the model\'s estimate for the whole preference set, without selection bias; CIs are 95% intervals.',
   'Cost: USD per pair judged (both presentation orders), list prices of the judging calls.',
 ];
+const isJudge = (a: ReportAnalysis) => a.study.config.objective === 'judge';
+const titleOf = (a: ReportAnalysis) => (isJudge(a) ? 'Which judging mixture to use' : 'Which mixture to deploy');
+const JUDGE_USE = 'Use it as the reward model: `moa-search generate dpo --judge-mixture best.json …`, or score it on other pairs: `moa-search eval --preferences <file> --judge-mixture best.json`.';
 const notesFor = (a: ReportAnalysis) => (a.study.config.objective === 'judge' ? [...JUDGE_NOTES, ...NOTES.slice(2)] : NOTES);
 const itemsText = (a: ReportAnalysis) => (a.study.config.objective === 'judge' ? 'preference pairs' : 'validation prompts');
 
@@ -132,17 +136,18 @@ function htmlReport(a: ReportAnalysis, svgs: Charts): string {
   const parts: string[] = [];
   parts.push(`<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`);
   parts.push(`<title>moa-search report: ${h(a.study.name)}</title><style>${REPORT_CSS}</style></head><body><main>`);
-  parts.push(`<header><h1>Which mixture to deploy: <span class="study">${h(a.study.name)}</span></h1><p class="meta">${h(studyLine(a))} · generated ${h(a.generatedAt)}</p></header>`);
+  parts.push(`<header><h1>${titleOf(a)}: <span class="study">${h(a.study.name)}</span></h1><p class="meta">${h(studyLine(a))} · generated ${h(a.generatedAt)}</p></header>`);
 
   if (rec) {
     const wall = layerWallText(rec);
     parts.push(`<section class="answer" id="recommendation"><p class="eyebrow">Recommended mixture</p><h2 class="rec">${h(rec.label)}</h2>`);
     parts.push(`<dl class="kpis">`);
-    parts.push(`<div><dt>Score</dt><dd>${fmtScore(rec.quality)}<small>${rec.ci ? ` 95% CI ${fmtCi(rec.ci)}` : ''} · ${h(scoreBasis(a, rec))}${h(sourcesText(rec))}</small></dd></div>`);
-    parts.push(`<div><dt>Cost per 1,000 queries</dt><dd>${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}<small>${h(costSpreadText(rec))}</small></dd></div>`);
-    parts.push(
-      `<div><dt>Latency proxy</dt><dd>${fmtTflops(rec.latencyProxy)}<small>${rec.latencyProxy === null ? ` (no parameter count for ${h(rec.unknownParams.join(', '))})` : ' TFLOPs'}${wall ? ` · wall clock per layer ${h(wall)}` : ''}</small></dd></div>`,
-    );
+    parts.push(`<div><dt>${isJudge(a) ? 'Agreement' : 'Score'}</dt><dd>${fmtScore(rec.quality)}<small>${rec.ci ? ` 95% CI ${fmtCi(rec.ci)}` : ''} · ${h(scoreBasis(a, rec))}${h(sourcesText(rec))}</small></dd></div>`);
+    parts.push(`<div><dt>Cost per 1,000 ${isJudge(a) ? 'pairs judged' : 'queries'}</dt><dd>${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}<small>${h(costSpreadText(rec))}</small></dd></div>`);
+    if (!isJudge(a))
+      parts.push(
+        `<div><dt>Latency proxy</dt><dd>${fmtTflops(rec.latencyProxy)}<small>${rec.latencyProxy === null ? ` (no parameter count for ${h(rec.unknownParams.join(', '))})` : ' TFLOPs'}${wall ? ` · wall clock per layer ${h(wall)}` : ''}</small></dd></div>`,
+      );
     parts.push(`<div><dt>Layers</dt><dd>${rec.layers}<small>${h(agentsText(rec))}</small></dd></div>`);
     parts.push(`</dl>`);
     if (a.comparisons.length || a.cheaperAlternative) {
@@ -188,13 +193,14 @@ function htmlReport(a: ReportAnalysis, svgs: Charts): string {
 
 function mdReport(a: ReportAnalysis): string {
   const rec = a.recommended;
-  const out: string[] = [`# Which mixture to deploy: ${a.study.name}`, '', `_${studyLine(a)} · generated ${a.generatedAt}_`, ''];
+  const out: string[] = [`# ${titleOf(a)}: ${a.study.name}`, '', `_${studyLine(a)} · generated ${a.generatedAt}_`, ''];
   if (rec) {
     out.push(`## Recommended: ${rec.label}`, '');
-    out.push(`- **Score:** ${fmtScore(rec.quality)}${rec.ci ? ` (95% CI ${fmtCi(rec.ci)})` : ''}: ${scoreBasis(a, rec)}${sourcesText(rec)}`);
+    out.push(`- **${isJudge(a) ? 'Agreement' : 'Score'}:** ${fmtScore(rec.quality)}${rec.ci ? ` (95% CI ${fmtCi(rec.ci)})` : ''}: ${scoreBasis(a, rec)}${sourcesText(rec)}`);
     const spreadText = costSpreadText(rec);
-    out.push(`- **Cost per 1,000 queries:** ${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}${spreadText ? ` (${spreadText})` : ''}`);
-    out.push(`- **Latency proxy:** ${rec.latencyProxy === null ? `unknown (no parameter count for ${rec.unknownParams.join(', ')})` : `${fmtTflops(rec.latencyProxy)} TFLOPs`}`);
+    out.push(`- **Cost per 1,000 ${isJudge(a) ? 'pairs judged' : 'queries'}:** ${fmtUsd(rec.costPerQuery === null ? null : rec.costPerQuery * 1000)}${spreadText ? ` (${spreadText})` : ''}`);
+    // A judging mixture's layers are not traced (no latency proxy).
+    if (!isJudge(a)) out.push(`- **Latency proxy:** ${rec.latencyProxy === null ? `unknown (no parameter count for ${rec.unknownParams.join(', ')})` : `${fmtTflops(rec.latencyProxy)} TFLOPs`}`);
     const wall = layerWallText(rec);
     if (wall) out.push(`- **Measured wall clock per layer:** ${wall}`);
     for (const c of a.comparisons) {
@@ -205,7 +211,7 @@ function mdReport(a: ReportAnalysis): string {
       const c = a.cheaperAlternative;
       out.push(`- **Cheaper, statistically indistinguishable:** ${c.against.label} (${fmtScore(c.against.quality)}, ${costRatio(c.against, rec)}): ${comparisonText(c).detail}`);
     }
-    out.push('', 'Deploy: `moa-search ask --mixture best.json "your prompt"`', '');
+    out.push('', isJudge(a) ? JUDGE_USE : 'Deploy: `moa-search ask --mixture best.json "your prompt"`', '');
   } else out.push('## No completed trial yet', '');
   out.push('## Pareto fronts', '', '![Quality vs cost](pareto-cost.svg)', '', '![Quality vs latency proxy](pareto-tflops.svg)', '');
   if (a.unknownParams.length) out.push(`Latency proxy unknown (no parameter count) for mixtures using: ${a.unknownParams.join(', ')}.`, '');

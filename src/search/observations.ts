@@ -56,7 +56,8 @@ export function aggregateMeasurements(observations: readonly ObservationRecord[]
   };
   Object.assign(out, { score: s.score, ci: s.ci, bySource: s.bySource, perPrompt, prompts: perPrompt.length });
   for (const [k, v] of [['costPerQuery', mean('costUsd')], ['tflopsPerQuery', mean('tflops')], ['latencyProxyPerQuery', mean('latencyProxyTflops')]] as const) if (v !== undefined) out[k] = v;
-  const lc = lengthControlledWinRates(new Map([['mixture', perPrompt]])).get('mixture');
+  // Agreement outcomes (a judge study) have no length-controlled form: a pair's lengths are not the judge's.
+  const lc = perPrompt.some((o) => 'judgePreference' in o) ? undefined : lengthControlledWinRates(new Map([['mixture', perPrompt]])).get('mixture');
   if (lc) out.lc = lc.lc;
   const stats = complete.map((o) => o.tokenStats).filter((t) => t !== undefined);
   if (stats.length) out.tokenStats = stats.reduce((a, b) => mergeTokenStats(a, b));

@@ -29,6 +29,7 @@ describe('moa-search search --objective judge', () => {
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/agreement \(%\) with the reference preferences/);
     expect(md).not.toMatch(/win rate/);
+    expect(md).not.toMatch(/per validation prompt/);
     const again = await runCli(['search', '--study', 'j', '--resume', '--objective', 'quality', '--db', db]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/--objective/);
