@@ -15,3 +15,6 @@ export { fidelityPlan, fidelityLevels, stratifiedOrder, stratifiedSubset, prompt
 export { costModel, paidSamples, projectTrialCost, trialMixture, type CostModel } from './budget-plan.js';
 export { STRATEGIES, STRATEGY_NAMES, initialDesign, checkExhaustive, type Strategy, type StrategyContext, type StrategyName, type Suggestion, type StudyView } from './strategies/index.js';
 export { runSearch, referenceMixtures, PAPER_MIXTURES, inSearchBox, type SearchOptions, type SearchOutcome, type SearchEvent, type StopReason, type Comparison } from './run-search.js';
+export { qualityObjective, type SearchObjective, type ObjectiveName, type MeasureInput, type Measurement } from './objective.js';
+export { judgeObjective, judgeSearchDims, judgeSettingsFor, judgeCostModel, replicateOf, searchItemsOf } from './judge-objective.js';
+export { objectiveTerms, type ObjectiveTerms } from './objective-terms.js';
