@@ -257,7 +257,7 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
   const dims = prepared.objective?.dims(space) ?? searchDims(space);
   const terms = objectiveTerms(config.objective);
   err.write(
-    `${config.strategy} over ${dims.proposers.length} proposers × ${dims.aggregators.length} aggregator${dims.aggregators.length > 1 ? 's' : ''}${dims.layerOptions.length > 1 ? ` × ${dims.layerOptions.length} depths` : ''}, ` +
+    `${config.strategy} over ${dims.proposers.length} ${config.objective === 'judge' ? 'judges' : 'proposers'} × ${dims.aggregators.length} ${config.objective === 'judge' ? 'deciding judge' : 'aggregator'}${dims.aggregators.length > 1 ? 's' : ''}${dims.layerOptions.length > 1 ? ` × ${dims.layerOptions.length} depths` : ''}, ` +
       `${items.length} ${terms.items}, budget $${config.budget}${config.maxEvals ? `, at most ${config.maxEvals} measurements` : ''}\n`,
   );
 
