@@ -38,6 +38,8 @@ export interface SearchFlags {
   /** Use a stratified subset of this many validation prompts. */
   prompts?: number;
   innerOptimizer?: 'bfgs' | 'nelder-mead';
+  /** Run the study with this many local worker processes (`moa-search worker`). */
+  workers?: number;
 }
 
 const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -53,7 +55,7 @@ function validationFor(space: SearchSpace, flag: string | undefined): string {
   throw new InputError('no validation set: pass --validation <file.jsonl> or set `validation:` in the search space', { field: '--validation' });
 }
 
-interface Prepared {
+export interface Prepared {
   space: SearchSpace;
   items: ValidationItem[];
   config: StudyConfig;
@@ -65,7 +67,7 @@ interface Prepared {
  * prompts the study uses: a stored subset on resume, `--prompts n`, else all (the strategy chooses fidelity per
  * measurement).
  */
-function prepare(config: StudyConfig, studyName: string, promptsFlag?: number): Prepared {
+export function prepare(config: StudyConfig, studyName: string, promptsFlag?: number): Prepared {
   const space = loadSpace(config.spaceFile);
   let items = loadValidationSet(config.validationFile);
   if (!items.length) throw new InputError('the validation set is empty', { file: config.validationFile });
@@ -252,17 +254,10 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
   const view = new ProgressView(process.stderr, config.maxEvals);
   let outcome: SearchOutcome;
   try {
-    outcome = await runSearch({
-      space,
-      items,
-      storage,
-      config,
-      studyName,
-      resume: !!flags.resume,
-      concurrency: flags.concurrency ?? 4,
-      signal: controller.signal,
-      onEvent: view.handle,
-    });
+    const search = { space, items, storage, config, studyName, resume: !!flags.resume, concurrency: flags.concurrency ?? 4, signal: controller.signal, onEvent: view.handle };
+    outcome = flags.workers
+      ? await (await import('./search-workers.js')).searchWithWorkers({ search, workers: flags.workers, db: dbLocation, write: (l) => err.write(`${l}\n`) })
+      : await runSearch(search);
   } catch (e) {
     await storage.close();
     throw e;
