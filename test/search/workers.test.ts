@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStorage } from '../../src/executor/index.js';
-import { ROOT, spawnCli } from '../helpers/cli.js';
+import { ROOT, runCli, spawnCli } from '../helpers/cli.js';
 import { freshPgUrl, PG_URL } from '../helpers/backends.js';
 import { overHttp, simOverHttp } from '../helpers/sim-http.js';
 import { withStudies } from '../helpers/studies.js';
@@ -82,5 +82,15 @@ describe('search --workers: one study, many processes', () => {
     const repeated = [...sim.completed].filter(([, n]) => n > 1).map(([k]) => k);
     expect(repeated.filter((k) => !inFlightAtKill.has(k))).toEqual([]);
     expect(Math.max(...sim.completed.values())).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('moa-search worker: bad input', () => {
+  it('refuses a missing database or study with one line naming the flag, exit 2, and creates nothing', async () => {
+    const db = join(dir, 'none.sqlite');
+    const r = await runCli(['worker', '--study', 'nope', '--db', db]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^moa-search: .*--db.*no database at .*none\.sqlite.*\n$/);
+    expect(existsSync(db)).toBe(false);
   });
 });
