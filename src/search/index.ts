@@ -15,3 +15,5 @@ export { fidelityPlan, fidelityLevels, stratifiedOrder, stratifiedSubset, prompt
 export { costModel, paidSamples, projectTrialCost, trialMixture, type CostModel } from './budget-plan.js';
 export { STRATEGIES, STRATEGY_NAMES, initialDesign, checkExhaustive, type Strategy, type StrategyContext, type StrategyName, type Suggestion, type StudyView } from './strategies/index.js';
 export { runSearch, referenceMixtures, PAPER_MIXTURES, inSearchBox, type SearchOptions, type SearchOutcome, type SearchEvent, type StopReason, type Comparison } from './run-search.js';
+export { runWorker, answerStudy, observationLease, type WorkerOptions, type WorkerOutcome } from './run-worker.js';
+export { withFantasies, believedScore } from './fantasies.js';
