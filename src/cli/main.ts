@@ -19,6 +19,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 import { registerGenerate } from './commands/generate.js';
+import { registerWorker } from './commands/worker.js';
 
 // Command modules only declare options; each action imports its implementation lazily,
 // so `moa-search --help` never loads SQLite, the OpenAI SDK or vega.
@@ -38,6 +39,7 @@ registerReport(program);
 registerPareto(program);
 registerServe(program);
 registerGenerate(program);
+registerWorker(program);
 registerCache(program);
 registerModels(program);
 

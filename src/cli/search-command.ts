@@ -44,6 +44,8 @@ export interface SearchFlags {
   /** `judge`: search judging mixtures, scored by agreement with `--preferences`. */
   objective?: 'quality' | 'judge';
   preferences?: string;
+  /** Run the study with this many local worker processes (`moa-search worker`). */
+  workers?: number;
 }
 
 const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -59,7 +61,7 @@ function validationFor(space: SearchSpace, flag: string | undefined): string {
   throw new InputError('no validation set: pass --validation <file.jsonl> or set `validation:` in the search space', { field: '--validation' });
 }
 
-interface Prepared {
+export interface Prepared {
   space: SearchSpace;
   items: ValidationItem[];
   config: StudyConfig;
@@ -73,7 +75,7 @@ interface Prepared {
  * prompts the study uses: a stored subset on resume, `--prompts n`, else all (the strategy chooses fidelity per
  * measurement).
  */
-function prepare(config: StudyConfig, studyName: string, promptsFlag?: number): Prepared {
+export function prepare(config: StudyConfig, studyName: string, promptsFlag?: number): Prepared {
   const space = loadSpace(config.spaceFile);
   const judge = config.objective === 'judge' ? loadJudgeStudy(space, config.validationFile) : undefined;
   let items = judge?.items ?? loadValidationSet(config.validationFile);
@@ -270,7 +272,7 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
   view.words = terms;
   let outcome: SearchOutcome;
   try {
-    outcome = await runSearch({
+    const search = {
       space,
       items,
       ...(prepared.objective ? { objective: prepared.objective } : {}),
@@ -281,7 +283,10 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
       concurrency: flags.concurrency ?? 4,
       signal: controller.signal,
       onEvent: view.handle,
-    });
+    };
+    outcome = flags.workers
+      ? await (await import('./search-workers.js')).searchWithWorkers({ search, workers: flags.workers, db: dbLocation, write: (l) => err.write(`${l}\n`) })
+      : await runSearch(search);
   } catch (e) {
     await storage.close();
     throw e;

@@ -133,11 +133,13 @@ function leader(trials: readonly TrialRecord[]): TrialRecord | undefined {
   return done.filter((t) => (t.prompts ?? 0) === most).reduce<TrialRecord | undefined>((a, b) => (!a || b.score! > a.score! ? b : a), undefined);
 }
 
-/**
- * Take one measurement: judge the mixture on the requested prompts at the sample offset, through the caching
- * executor, and store it before anything else is decided. False when the session must stop (budget or interrupt).
- */
-export async function measure(s: Session, r: MeasureRequest): Promise<boolean> {
+export interface Started {
+  trial: TrialRecord;
+  obs: ObservationRecord;
+}
+
+/** Record the trial (created on its first measurement) and the observation as RUNNING, before any call is made. */
+export async function startMeasurement(s: Session, r: MeasureRequest): Promise<Started> {
   const name = s.study.name;
   const trial = await s.store.ensureTrial(name, {
     kind: r.kind,
@@ -156,6 +158,16 @@ export async function measure(s: Session, r: MeasureRequest): Promise<boolean> {
     projectedUsd: r.projectedUsd,
     ...(r.note ? { note: r.note } : {}),
   });
+  return { trial, obs };
+}
+
+/**
+ * Take one measurement: judge the mixture on the requested prompts at the sample offset, through the caching
+ * executor, and store it before anything else is decided. False when the session must stop (budget or interrupt).
+ */
+export async function measure(s: Session, r: MeasureRequest, started?: Started): Promise<boolean> {
+  const name = s.study.name;
+  const { trial, obs } = started ?? (await startMeasurement(s, r));
   await refresh(s);
   const searchIndex = r.purpose !== 'reference' ? s.view.observations.filter((o) => o.purpose !== 'reference' && o.number <= obs.number).length : undefined;
   s.emit({ type: 'trial-start', trial, observation: obs, ...(searchIndex ? { searchIndex } : {}), projectedUsd: r.projectedUsd, resumed: !!r.resumed });

@@ -18,3 +18,5 @@ export { runSearch, referenceMixtures, PAPER_MIXTURES, inSearchBox, type SearchO
 export { qualityObjective, type SearchObjective, type ObjectiveName, type MeasureInput, type Measurement } from './objective.js';
 export { judgeObjective, judgeSearchDims, judgeSettingsFor, judgeCostModel, replicateOf, searchItemsOf } from './judge-objective.js';
 export { objectiveTerms, type ObjectiveTerms } from './objective-terms.js';
+export { runWorker, answerStudy, observationLease, type WorkerOptions, type WorkerOutcome } from './run-worker.js';
+export { withFantasies, believedScore } from './fantasies.js';

@@ -14,7 +14,7 @@ import { loadFmin } from './bfgs.js';
 import { trialMixture } from './budget-plan.js';
 import { fromMixtureFile, searchDims } from './encoding.js';
 import { fidelityPlan, promptsSeen, promptsToMeasure } from './fidelity.js';
-import { measure, mergeStats, refresh, sessionCost, SpendRecorder, type SearchEvent, type Session, type StopReason } from './_session.js';
+import { measure, mergeStats, refresh, sessionCost, SpendRecorder, type MeasureRequest, type SearchEvent, type Session, type StopReason } from './_session.js';
 import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName } from './strategies/index.js';
 import { StudyStore, studyScope } from './study-store.js';
 import { fitModel } from './surrogate.js';
@@ -140,7 +140,7 @@ export async function runSearch(opts: SearchOptions): Promise<SearchOutcome> {
  * Create the study, or claim it for a resume (the stored configuration wins but for budget and max-evals). The claim
  * is a lease: held while this process runs the study, renewed by a heartbeat.
  */
-async function openStudy(store: StudyStore, opts: SearchOptions): Promise<{ study: StudyRecord; lease: Lease }> {
+export async function openStudy(store: StudyStore, opts: SearchOptions): Promise<{ study: StudyRecord; lease: Lease }> {
   const existing = await store.getStudy(opts.studyName);
   if (opts.resume) {
     if (!existing) throw new InputError(`no study named "${opts.studyName}" to resume`, { field: '--study' });
@@ -163,7 +163,7 @@ async function openStudy(store: StudyStore, opts: SearchOptions): Promise<{ stud
   return { study, lease: await store.claim(study.name, opts.leaseMs) };
 }
 
-async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOptions): Promise<Session> {
+export async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOptions): Promise<Session> {
   const { space } = opts;
   const config = study.config;
   const objective = opts.objective ?? qualityObjective(space, opts.items);
@@ -208,7 +208,7 @@ async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOp
   return s;
 }
 
-const fits = (s: Session, usd: number) => s.spent + usd <= s.budget;
+export const fits = (s: Session, usd: number) => s.spent + usd <= s.budget;
 
 /** Measurements a killed session left RUNNING are re-run first (from the cache), so the history is whole again. */
 async function rerunUnfinished(s: Session): Promise<void> {
@@ -223,19 +223,24 @@ async function rerunUnfinished(s: Session): Promise<void> {
 
 /** The aggregator alone, per aggregator, on the first fidelity level: a cheap reference and the model's value at zero proposers. */
 async function measureReferences(s: Session): Promise<void> {
+  for (let r = nextReference(s); r && !s.stop && !s.signal?.aborted; r = nextReference(s)) if (!(await measure(s, r))) return;
+}
+
+/** The next aggregator-alone reference not yet measured (nor started), when it fits the budget. */
+export function nextReference(s: Session, reservedUsd = 0): MeasureRequest | undefined {
   const level = s.plan.levels[0]!;
   for (const agg of s.dims.aggregators) {
-    if (s.stop || s.signal?.aborted) return;
     const m = singleModelMixture(agg);
     if (s.view.trials.some((t) => t.mixtureKey === mixtureKey(m))) continue;
     const promptIds = s.plan.order.slice(0, level);
     const usd = sessionCost(s).measurement(m, promptIds, 0);
-    if (!fits(s, usd)) return;
-    if (!(await measure(s, { mixture: m, kind: 'reference', strategy: 'reference', purpose: 'reference', fidelity: level, sampleOffset: 0, promptIds, projectedUsd: usd }))) return;
+    if (!fits(s, usd + reservedUsd)) return undefined;
+    return { mixture: m, kind: 'reference', strategy: 'reference', purpose: 'reference', fidelity: level, sampleOffset: 0, promptIds, projectedUsd: usd };
   }
+  return undefined;
 }
 
-function strategyContext(s: Session): StrategyContext {
+export function strategyContext(s: Session): StrategyContext {
   const c = s.study.config;
   return {
     dims: s.dims,
@@ -296,19 +301,26 @@ async function searchLoop(s: Session): Promise<void> {
 
 /** Fixed reference mixtures (MoA-Lite) when the search ended with budget to spare, on as many prompts as fit. */
 async function closingReferences(s: Session): Promise<void> {
-  if (!s.objective.paperReferences || (s.stop?.reason !== 'max-evals' && s.stop?.reason !== 'converged')) return;
+  if (s.stop?.reason !== 'max-evals' && s.stop?.reason !== 'converged') return;
+  for (let r = nextClosingReference(s); r && !s.signal?.aborted; r = nextClosingReference(s)) if (!(await measure(s, r))) return;
+}
+
+/** The next fixed reference mixture not yet measured, on the highest fidelity level reached that fits the budget. */
+export function nextClosingReference(s: Session): MeasureRequest | undefined {
+  if (!s.objective.paperReferences) return undefined;
   const reached = Math.max(s.plan.levels[0]!, ...s.view.observations.filter((o) => o.state === 'COMPLETE' && o.sampleOffset === 0).map((o) => o.fidelity));
   for (const m of referenceMixtures(s.space)) {
-    if (s.signal?.aborted || s.view.trials.some((t) => t.mixtureKey === mixtureKey(m))) continue;
+    if (s.view.trials.some((t) => t.mixtureKey === mixtureKey(m))) continue;
     const cost = sessionCost(s);
     const level = [...s.plan.levels].reverse().find((l) => l <= reached && fits(s, cost.measurement(m, s.plan.order.slice(0, l), 0)));
     if (level === undefined) continue;
     const promptIds = s.plan.order.slice(0, level);
-    if (!(await measure(s, { mixture: m, kind: 'reference', strategy: 'reference', purpose: 'reference', fidelity: level, sampleOffset: 0, promptIds, projectedUsd: cost.measurement(m, promptIds, 0) }))) return;
+    return { mixture: m, kind: 'reference', strategy: 'reference', purpose: 'reference', fidelity: level, sampleOffset: 0, promptIds, projectedUsd: cost.measurement(m, promptIds, 0) };
   }
+  return undefined;
 }
 
-async function closeSession(s: Session): Promise<void> {
+export async function closeSession(s: Session): Promise<void> {
   await s.executor.close();
   await s.executor.sync(); // calls settled while closing
   const sp = s.executor.spend();
@@ -319,7 +331,7 @@ async function closeSession(s: Session): Promise<void> {
  * The answer by the model of all observations, stored on the study (unless `store` is false) so the report and
  * `pareto` recommend the same.
  */
-async function answer(s: Session, store = true): Promise<SearchOutcome> {
+export async function answer(s: Session, store = true): Promise<SearchOutcome> {
   const reason: StopReason = s.stop?.reason ?? 'converged';
   s.emit({ type: 'stop', reason, detail: s.stop?.detail ?? '' });
   if (store) s.study = await s.store.updateStudy(s.study.name, { state: reason === 'interrupted' ? 'RUNNING' : 'COMPLETE', stopped: reason });

@@ -7,13 +7,19 @@ import { startOpenAIServer, type FakeServer } from './openai-server.js';
  */
 export async function simOverHttp() {
   const completed = new Map<string, number>();
+  /** Requests received and not yet answered. */
+  const running = new Map<string, number>();
   let hold: Promise<void> | undefined;
   let release = () => {};
   let onCall: (() => void) | undefined;
   const server: FakeServer = await startOpenAIServer({
     handler: async (body) => {
+      const key = JSON.stringify({ ...body, stream: undefined, stream_options: undefined });
+      running.set(key, (running.get(key) ?? 0) + 1);
       onCall?.();
       if (hold) await hold; // frozen: the client is about to be killed
+      if (running.get(key) === 1) running.delete(key);
+      else running.set(key, running.get(key)! - 1);
       const c = simComplete({
         model: body.model,
         messages: body.messages,
@@ -23,7 +29,6 @@ export async function simOverHttp() {
         logprobs: body.logprobs,
         topLogprobs: body.top_logprobs,
       });
-      const key = JSON.stringify({ ...body, stream: undefined, stream_options: undefined });
       completed.set(key, (completed.get(key) ?? 0) + 1);
       return {
         text: c.text,
@@ -37,6 +42,10 @@ export async function simOverHttp() {
     server,
     /** Request body → times answered, since the last reset. */
     completed,
+    /** Requests received and not answered yet (e.g. frozen ones). */
+    inFlight(): Set<string> {
+      return new Set(running.keys());
+    },
     /** Freeze every answer from the n-th call (counted from now) on, then run `then`. */
     freezeAt(n: number, then: () => void) {
       let seen = 0;

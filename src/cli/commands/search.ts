@@ -20,6 +20,7 @@ export function registerSearch(program: Command): void {
     .addOption(new Option('--inner-optimizer <name>', 'how bfgs maximizes the acquisition: bfgs (analytic gradients) or nelder-mead (fmin) (default: bfgs)').choices(['bfgs', 'nelder-mead']))
     .option('--seed <n>', 'seed of the strategy\'s randomness (default: 0)', numberArg({ integer: true, min: 0 }))
     .option('--concurrency <n>', 'validation prompts evaluated at once', numberArg({ integer: true, positive: true, max: 256 }), 4)
+    .option('--workers <n>', 'run the study with n local worker processes sharing its budget, cache and leases (more can join: moa-search worker --study <name>)', numberArg({ integer: true, positive: true, max: 64 }))
     .option('--db <file|url>', 'database for the cache, the spend ledger and studies: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-report', 'do not write the report at the end')
