@@ -15,6 +15,7 @@ import { resolveDbPath, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../paths.js'
 import { stratifiedSubset } from '../search/fidelity.js';
 import { searchDims } from '../search/encoding.js';
 import { ProgressView } from './search-progress.js';
+import { checkWarmStart, parseWarmStart, warmStartOffer } from './warm-start-notes.js';
 import { runSearch, type SearchOutcome } from '../search/run-search.js';
 import { checkExhaustive, STRATEGY_NAMES, type StrategyName } from '../search/strategies/index.js';
 import { StudyStore } from '../search/study-store.js';
@@ -38,6 +39,8 @@ export interface SearchFlags {
   /** Use a stratified subset of this many validation prompts. */
   prompts?: number;
   innerOptimizer?: 'bfgs' | 'nelder-mead';
+  /** Comma-separated earlier studies whose compatible observations the new study starts with. */
+  warmStart?: string;
 }
 
 const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -94,6 +97,8 @@ function checkFlags(flags: SearchFlags): void {
     throw new InputError(`--strategy must be one of ${STRATEGY_NAMES.join(', ')} (got "${flags.strategy}")`, { field: '--strategy' });
   if (flags.budget !== undefined && !(flags.budget > 0)) throw new InputError('--budget must be greater than 0', { field: '--budget' });
   if (flags.study !== undefined && !STUDY_NAME.test(flags.study)) throw new InputError('--study: use letters, digits, ".", "_" or "-" (at most 64)', { field: '--study' });
+  if (flags.resume && flags.warmStart !== undefined) throw new InputError('a study\'s warm start is fixed when it is created: drop --warm-start to resume it', { field: '--warm-start' });
+  parseWarmStart(flags.warmStart);
   if (flags.resume && !flags.study) throw new InputError('--resume needs --study <name>', { field: '--resume' });
   if (!flags.resume && flags.budget === undefined) throw new InputError('--budget <usd> is required (e.g. --budget 1)', { field: '--budget' });
   if (flags.out !== undefined && flags.report === false) throw new InputError('names the report folder, but --no-report writes no report: drop one of the two', { field: '--out' });
@@ -177,6 +182,8 @@ async function openNew(flags: SearchFlags, db: string): Promise<Opened> {
   try {
     if (await (await StudyStore.open(storage)).getStudy(prepared.studyName))
       throw new InputError(`study "${prepared.studyName}" exists already in ${storage.display}: add --resume to continue it, or choose another --study`, { field: '--study' });
+    const warm = parseWarmStart(flags.warmStart);
+    notes.push(...(warm ? await checkWarmStart(storage, warm, prepared) : await warmStartOffer(storage, prepared)));
   } catch (e) {
     await storage.close();
     throw e;
@@ -259,6 +266,7 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
       config,
       studyName,
       resume: !!flags.resume,
+      ...(flags.warmStart !== undefined ? { warmStart: parseWarmStart(flags.warmStart)! } : {}),
       concurrency: flags.concurrency ?? 4,
       signal: controller.signal,
       onEvent: view.handle,

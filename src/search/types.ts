@@ -1,6 +1,7 @@
 import type { MixtureFile } from '../config/mixture.js';
 import type { PromptOutcome } from '../eval/types.js';
 import type { TokenStats } from '../cost/token-stats.js';
+import type { StudyCompat } from './study-compat.js';
 
 export type TrialState = 'RUNNING' | 'COMPLETE' | 'FAIL';
 
@@ -139,6 +140,17 @@ export interface StudyConfig {
   fidelity?: FidelityPlan;
   /** Inner optimizer of the acquisition for `bfgs` (default `bfgs`; `nelder-mead` is fmin's simplex). */
   inner?: 'bfgs' | 'nelder-mead';
+  /** What makes measurements comparable across studies (judge, generation, models, prompts): see study-compat.ts. */
+  compat?: StudyCompat;
+  /** `--warm-start`: the studies whose compatible observations this one started with, and what was skipped. */
+  warmStart?: WarmStartRecord;
+}
+
+export interface WarmStartRecord {
+  from: string[];
+  /** Set once the import finished (a resume re-runs an unfinished one). */
+  imported?: number;
+  skipped?: Array<{ study: string; count: number; reason: string }>;
 }
 
 /** The search's answer: one rule (best model estimate in the search box) shared by search, report and `pareto`. */
