@@ -29,13 +29,13 @@ const flag = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
 const SEEDS = Number(flag('seeds', '20'));
-const COLD = flag('cold', '2,4,6,8,12').split(',').map(Number);
-const WARM = flag('warm', '1,2,3,4').split(',').map(Number);
+const COLD = flag('cold', '3,6,10').split(',').filter(Boolean).map(Number);
+const WARM = flag('warm', '1,2,3').split(',').filter(Boolean).map(Number);
 const OLD = Number(flag('old', '10'));
 const TARGET = 1.0;
 const VALIDATION = resolve(PACKAGE_ROOT, 'validation-sets/sim-100.jsonl');
 const DIR = resolve(PACKAGE_ROOT, 'runs/bench-warm');
-const JSON_OUT = resolve(DIR, 'results.json');
+const JSON_OUT = resolve(DIR, flag('json', 'results.json'));
 
 const items = loadValidationSet(VALIDATION);
 const providers = new Map([['sim', memoSim()]]);
@@ -109,11 +109,12 @@ async function seedRuns(seed: number, opt: number): Promise<Run[]> {
     const json = JSON.stringify(o.best!.mixture);
     out.push({ arm, seed, budget, spent: o.spent, regret: opt - oracle(m).score, best: o.best!.trial.label, newModel: json.includes(NEW_MODEL) });
   };
-  const oldDb = resolve(DIR, `seed-${seed}-old.sqlite`);
+  const tag = flag('json', 'results.json').replace(/\.json$/, '');
+  const oldDb = resolve(DIR, `${tag}-seed-${seed}-old.sqlite`);
   rmSync(oldDb, { force: true });
   await search(oldDb, oldSpace, 'old', seed, OLD);
   for (const b of WARM) {
-    const db = resolve(DIR, `seed-${seed}-warm.sqlite`);
+    const db = resolve(DIR, `${tag}-seed-${seed}-warm.sqlite`);
     rmSync(db, { force: true });
     copyFileSync(oldDb, db);
     record('warm', b, await search(db, newSpace, `warm-${b}`, seed, b, ['old']));

@@ -11,7 +11,8 @@ import { studyCompat } from '../../src/search/study-compat.js';
 import { diffStudies } from '../../src/search/study-diff.js';
 import { StudyStore } from '../../src/search/study-store.js';
 import type { StudyConfig } from '../../src/search/types.js';
-import { planWarmStart } from '../../src/search/warm-start.js';
+import { applyWarmStart, completeWarmStart, planWarmStart } from '../../src/search/warm-start.js';
+import { warmStartOffer } from '../../src/cli/warm-start-notes.js';
 
 const RELEASE = resolve(PACKAGE_ROOT, 'search-spaces/sim-release.yaml');
 const NEW_MODEL = 'meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo';
@@ -48,9 +49,32 @@ describe('warm start', () => {
     // What the new study paid: only its own measurements.
     const own = obs.filter((o) => o.strategy !== 'warm-start').reduce((a, o) => a + (o.spent ?? 0), 0);
     expect(warm.spent).toBeCloseTo(own, 9);
+    // The first search screens try the new model where the imported leaders are: as their aggregator or a proposer.
+    const firstOwn = obs.find((o) => o.strategy === 'bfgs')!;
+    expect(firstOwn.note).toBe('warm design');
+    expect(JSON.stringify(warm.trials.find((t) => t.number === firstOwn.trial)!.mixture)).toContain(NEW_MODEL);
+    // A later search on the same prompts and judge is offered the finished studies.
+    expect(await warmStartOffer(storage, { studyName: 'next', space: newSpace, items })).toEqual([
+      '2 earlier studies on this validation set and judge could warm-start this one: add --warm-start old,new',
+    ]);
     // Resume: nothing is imported again.
     await search(storage, 'new', newSpace, { resume: true }, { maxEvals: 3 });
     expect((await store.listObservations('new')).filter((o) => o.strategy === 'warm-start')).toHaveLength(oldObs.length);
+    await storage.close();
+  });
+
+  it('an import a killed process left half done is finished on resume, each observation once', async () => {
+    const storage = await openStorage(':memory:');
+    await search(storage, 'old', oldSpace, {}, { maxEvals: 3 });
+    const store = await StudyStore.open(storage);
+    const compat = studyCompat(newSpace, items);
+    const wp = await planWarmStart(store, ['old'], { name: 'half', space: newSpace, compat });
+    const study = await store.createStudy('half', { ...config(newSpace.file), compat, fidelity: wp.plan!, warmStart: { from: ['old'] } });
+    await applyWarmStart(store, 'half', { ...wp, imports: wp.imports.slice(0, 2) }, newSpace);
+    const done = await completeWarmStart(store, study, newSpace);
+    expect(done.config.warmStart).toMatchObject({ imported: wp.count, skipped: [] });
+    const notes = (await store.listObservations('half')).map((o) => o.note);
+    expect(new Set(notes).size).toBe(wp.count);
     await storage.close();
   });
 
