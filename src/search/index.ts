@@ -15,3 +15,6 @@ export { fidelityPlan, fidelityLevels, stratifiedOrder, stratifiedSubset, prompt
 export { costModel, paidSamples, projectTrialCost, trialMixture, type CostModel } from './budget-plan.js';
 export { STRATEGIES, STRATEGY_NAMES, initialDesign, checkExhaustive, type Strategy, type StrategyContext, type StrategyName, type Suggestion, type StudyView } from './strategies/index.js';
 export { runSearch, referenceMixtures, PAPER_MIXTURES, inSearchBox, type SearchOptions, type SearchOutcome, type SearchEvent, type StopReason, type Comparison } from './run-search.js';
+export { studyCompat, storedCompat, type StudyCompat } from './study-compat.js';
+export { planWarmStart, applyWarmStart, completeWarmStart, describeSkips, type WarmPlan, type WarmImport, type WarmSkip, type WarmTarget } from './warm-start.js';
+export { diffStudies, MIN_PAIRED_PROMPTS, type StudyDiff, type DiffSide, type NewModelRole } from './study-diff.js';
