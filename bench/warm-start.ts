@@ -29,8 +29,9 @@ const flag = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
 const SEEDS = Number(flag('seeds', '20'));
-const COLD = flag('cold', '3,6,10').split(',').filter(Boolean).map(Number);
-const WARM = flag('warm', '1,2,3').split(',').filter(Boolean).map(Number);
+const FIRST_SEED = Number(flag('first-seed', '0'));
+const COLD_LADDER = flag('cold', '3,6,10').split(',').filter(Boolean).map(Number);
+const WARM_LADDER = flag('warm', '1,2,3').split(',').filter(Boolean).map(Number);
 const OLD = Number(flag('old', '10'));
 const TARGET = 1.0;
 const VALIDATION = resolve(PACKAGE_ROOT, 'validation-sets/sim-100.jsonl');
@@ -91,7 +92,8 @@ async function search(db: string, space: SearchSpace, name: string, seed: number
 }
 
 interface Run {
-  arm: 'cold' | 'warm';
+  /** `cold`, `warm`, or a warm variant's label (an ablation rendered from another results file). */
+  arm: string;
   seed: number;
   budget: number;
   spent: number;
@@ -104,7 +106,7 @@ const NEW_MODEL = 'meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo';
 
 async function seedRuns(seed: number, opt: number): Promise<Run[]> {
   const out: Run[] = [];
-  const record = (arm: Run['arm'], budget: number, o: SearchOutcome) => {
+  const record = (arm: string, budget: number, o: SearchOutcome) => {
     const m = parseMixtureObject(o.best!.mixture, newSpace);
     const json = JSON.stringify(o.best!.mixture);
     out.push({ arm, seed, budget, spent: o.spent, regret: opt - oracle(m).score, best: o.best!.trial.label, newModel: json.includes(NEW_MODEL) });
@@ -112,8 +114,8 @@ async function seedRuns(seed: number, opt: number): Promise<Run[]> {
   const tag = flag('json', 'results.json').replace(/\.json$/, '');
   const oldDb = resolve(DIR, `${tag}-seed-${seed}-old.sqlite`);
   rmSync(oldDb, { force: true });
-  await search(oldDb, oldSpace, 'old', seed, OLD);
-  for (const b of WARM) {
+  if (WARM_LADDER.length) await search(oldDb, oldSpace, 'old', seed, OLD);
+  for (const b of WARM_LADDER) {
     const db = resolve(DIR, `${tag}-seed-${seed}-warm.sqlite`);
     rmSync(db, { force: true });
     copyFileSync(oldDb, db);
@@ -121,7 +123,7 @@ async function seedRuns(seed: number, opt: number): Promise<Run[]> {
     rmSync(db, { force: true });
   }
   rmSync(oldDb, { force: true });
-  for (const b of COLD) record('cold', b, await search(':memory:', newSpace, `cold-${b}`, seed, b));
+  for (const b of COLD_LADDER) record('cold', b, await search(':memory:', newSpace, `cold-${b}`, seed, b));
   return out;
 }
 
@@ -138,21 +140,24 @@ const quantile = (xs: number[], q: number) => {
 
 function table(runs: Run[], opt: { score: number; label: string }, seconds: number): string {
   const lines: string[] = [];
-  const cell = (arm: Run['arm'], b: number) => runs.filter((r) => r.arm === arm && r.budget === b);
-  const reach = (arm: Run['arm'], ladder: number[]) => ladder.find((b) => median(cell(arm, b).map((r) => r.regret)) <= TARGET);
+  const cell = (arm: string, b: number) => runs.filter((r) => r.arm === arm && r.budget === b);
+  const ladder = (arm: string) => [...new Set(runs.filter((r) => r.arm === arm).map((r) => r.budget))].sort((a, b) => a - b);
+  const reach = (arm: string) => ladder(arm).find((b) => median(cell(arm, b).map((r) => r.regret)) <= TARGET);
   lines.push(`Release box optimum (exact, ${enumeratePoints(searchDims(newSpace)).length} mixtures): ${opt.label} at ${opt.score.toFixed(2)}. ${new Set(runs.map((r) => r.seed)).size} seeds; warm runs start from a finished $${OLD} bfgs study on sim.yaml (same seed); ${seconds.toFixed(0)} s on this machine.`);
   lines.push('');
   lines.push('| search | budget | median regret [IQR] | median $ spent | new model in the answer |');
   lines.push('|---|---:|---|---:|---:|');
-  for (const [arm, ladder] of [['warm', WARM], ['cold', COLD]] as const) {
-    for (const b of ladder) {
+  for (const arm of [...new Set(runs.map((r) => r.arm))]) {
+    for (const b of ladder(arm)) {
       const c = cell(arm, b);
       const r = c.map((x) => x.regret);
       lines.push(`| ${arm} | $${b} | ${median(r).toFixed(2)} [${quantile(r, 0.25).toFixed(2)}, ${quantile(r, 0.75).toFixed(2)}] | ${median(c.map((x) => x.spent)).toFixed(2)} | ${c.filter((x) => x.newModel).length}/${c.length} |`);
     }
   }
-  const w = reach('warm', WARM);
-  const k = reach('cold', COLD);
+  const WARM = ladder('warm');
+  const COLD = ladder('cold');
+  const w = reach('warm');
+  const k = reach('cold');
   const w3 = cell('warm', 3).map((r) => r.regret);
   lines.push('');
   lines.push(`- Budget to reach median regret ≤ ${TARGET}: warm ${w !== undefined ? `$${w}` : `not within $${WARM.at(-1)}`}, cold ${k !== undefined ? `$${k}` : `not within $${COLD.at(-1)}`}.`);
@@ -167,12 +172,16 @@ async function main() {
   mkdirSync(DIR, { recursive: true });
   const opt = optimum(newSpace);
   const runs: Run[] = [];
-  if (args.includes('--from-json')) {
+  if (flag('from-json', '') !== '') {
     // Render the table from a finished (or partial) run's results.
-    const saved = JSON.parse(readFileSync(JSON_OUT, 'utf8')) as { runs: Run[] };
-    runs.push(...saved.runs);
+    // file.json[:label] …: a label renames that file's warm runs (an ablation beside the shipped warm start).
+    for (const spec of flag('from-json', '').split(',').filter(Boolean)) {
+      const [file, label] = spec.split(':');
+      const saved = JSON.parse(readFileSync(resolve(DIR, file!), 'utf8')) as { runs: Run[] };
+      runs.push(...saved.runs.map((r) => (label && r.arm === 'warm' ? { ...r, arm: label } : r)));
+    }
   }
-  for (let seed = 0; seed < SEEDS && !args.includes('--from-json'); seed++) {
+  for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS && flag('from-json', '') === ''; seed++) {
     const ts = Date.now();
     runs.push(...(await seedRuns(seed, opt.score)));
     writeFileSync(JSON_OUT, JSON.stringify({ opt, runs }, null, 1));

@@ -178,6 +178,7 @@ async function openNew(flags: SearchFlags, db: string): Promise<Opened> {
     flags.prompts,
   );
   checkReportDir(flags, db, prepared.studyName);
+  if (flags.warmStart !== undefined && !isDbUrl(db) && !existsSync(db)) throw new InputError(`--warm-start: no database at ${db}, so no study to start from (give the --db that holds it)`, { field: '--warm-start' });
   const storage = await openStorage(db);
   try {
     if (await (await StudyStore.open(storage)).getStudy(prepared.studyName))

@@ -63,6 +63,10 @@ describe('README walk-through: a new model shipped', () => {
     expect(linesOf(bad.stderr)).toHaveLength(1);
     expect(bad.stderr).toContain('"nope"');
     expect(existsSync(join(dir, 'runs/x'))).toBe(false);
+    const noDb = await runCliIn(dir, ['--budget', '1', '--study', 'y', '--warm-start', 'before', '--db', 'other.sqlite'], env);
+    expect(noDb.code).toBe(2);
+    expect(noDb.stderr).toMatch(/--warm-start: no database at .*other\.sqlite/);
+    expect(existsSync(join(dir, 'other.sqlite'))).toBe(false);
     const none = await runCliIn(dir, ['diff', 'before', 'x'], env);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no study named "x"/);
