@@ -26,7 +26,7 @@ import type { ChatProvider, ProviderRequest, ProviderResponse } from '../src/pro
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : dflt; // an empty value ('') is a value: --cold '' runs no cold arm
 };
 const SEEDS = Number(flag('seeds', '20'));
 const FIRST_SEED = Number(flag('first-seed', '0'));
@@ -174,11 +174,11 @@ async function main() {
   const runs: Run[] = [];
   if (flag('from-json', '') !== '') {
     // Render the table from a finished (or partial) run's results.
-    // file.json[:label] …: a label renames that file's warm runs (an ablation beside the shipped warm start).
+    // file.json[:label] …: a label takes only that file's warm runs, renamed (an ablation beside the shipped warm start).
     for (const spec of flag('from-json', '').split(',').filter(Boolean)) {
       const [file, label] = spec.split(':');
       const saved = JSON.parse(readFileSync(resolve(DIR, file!), 'utf8')) as { runs: Run[] };
-      runs.push(...saved.runs.map((r) => (label && r.arm === 'warm' ? { ...r, arm: label } : r)));
+      runs.push(...(label ? saved.runs.filter((r) => r.arm === 'warm').map((r) => ({ ...r, arm: label })) : saved.runs));
     }
   }
   for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS && flag('from-json', '') === ''; seed++) {
