@@ -138,12 +138,12 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.floor(i)]! + (s[Math.ceil(i)]! - s[Math.floor(i)]!) * (i - Math.floor(i));
 };
 
-function table(runs: Run[], opt: { score: number; label: string }, seconds: number): string {
+function table(runs: Run[], opt: { score: number; label: string }, seconds?: number): string {
   const lines: string[] = [];
   const cell = (arm: string, b: number) => runs.filter((r) => r.arm === arm && r.budget === b);
   const ladder = (arm: string) => [...new Set(runs.filter((r) => r.arm === arm).map((r) => r.budget))].sort((a, b) => a - b);
   const reach = (arm: string) => ladder(arm).find((b) => median(cell(arm, b).map((r) => r.regret)) <= TARGET);
-  lines.push(`Release box optimum (exact, ${enumeratePoints(searchDims(newSpace)).length} mixtures): ${opt.label} at ${opt.score.toFixed(2)}. ${new Set(runs.map((r) => r.seed)).size} seeds; warm runs start from a finished $${OLD} bfgs study on sim.yaml (same seed); ${seconds.toFixed(0)} s on this machine.`);
+  lines.push(`Release box optimum (exact, ${enumeratePoints(searchDims(newSpace)).length} mixtures): ${opt.label} at ${opt.score.toFixed(2)}. ${new Set(runs.map((r) => r.seed)).size} seeds; warm runs start from a finished $${OLD} bfgs study on sim.yaml (same seed)${seconds !== undefined ? `; ${seconds.toFixed(0)} s on this machine` : ''}.`);
   lines.push('');
   lines.push('| search | budget | median regret [IQR] | median $ spent | new model in the answer |');
   lines.push('|---|---:|---|---:|---:|');
@@ -187,7 +187,7 @@ async function main() {
     writeFileSync(JSON_OUT, JSON.stringify({ opt, runs }, null, 1));
     process.stderr.write(`seed ${seed}: ${((Date.now() - ts) / 1000).toFixed(0)} s; ${runs.filter((r) => r.seed === seed).map((r) => `${r.arm}$${r.budget}:${r.regret.toFixed(1)}`).join(' ')}\n`);
   }
-  const md = table(runs, opt, (Date.now() - t0) / 1000);
+  const md = table(runs, opt, flag('from-json', '') === '' ? (Date.now() - t0) / 1000 : undefined);
   process.stdout.write(md + '\n');
   if (args.includes('--write')) {
     const file = resolve(PACKAGE_ROOT, 'docs/benchmarks.md');
