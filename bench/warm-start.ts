@@ -2,7 +2,7 @@
  * Warm start on a model release (issue #15): on search-spaces/sim-release.yaml, the dollars a cold search needs to
  * reach median regret ≤ 1.0, against a search warm-started from a finished $10 study on sim.yaml.
  *
- *   nice -n 10 npx tsx bench/warm-start.ts [--seeds 20] [--cold 2,4,6,8,12] [--warm 1,2,3,4] [--old 10] [--write]
+ *   nice -n 10 npx tsx bench/warm-start.ts [--seeds 20] [--first-seed 0] [--cold 3,6,10] [--warm 1,2,3] [--old 10] [--json results.json] [--write]
  *
  * Each search is a separate run at its budget (a budget shapes the plan, so no prefix of a longer run stands in for
  * it). Cold runs start from an empty database. Each warm run starts from a copy of the database that holds only the
