@@ -8,6 +8,7 @@ import { registerValidation } from './commands/validation.js';
 import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerPareto } from './commands/pareto.js';
+import { registerDiff } from './commands/diff.js';
 import { registerModels } from './commands/models.js';
 
 // A closed stdout or stderr (`moa-search ask … | head -c 50`) ends the command quietly, as SIGPIPE ends a Unix
@@ -37,6 +38,7 @@ registerSim(program);
 registerValidation(program);
 registerReport(program);
 registerPareto(program);
+registerDiff(program);
 registerServe(program);
 registerGenerate(program);
 registerWorker(program);

@@ -18,6 +18,7 @@ import { ProgressView } from './search-progress.js';
 import { checkJudgeFlags, loadJudgeStudy } from './_judge-study.js';
 import { objectiveTerms } from '../search/objective-terms.js';
 import type { SearchObjective } from '../search/objective.js';
+import { checkWarmStart, parseWarmStart, warmStartOffer } from './warm-start-notes.js';
 import { runSearch, type SearchOutcome } from '../search/run-search.js';
 import { checkExhaustive, STRATEGY_NAMES, type StrategyName } from '../search/strategies/index.js';
 import { StudyStore } from '../search/study-store.js';
@@ -46,6 +47,8 @@ export interface SearchFlags {
   preferences?: string;
   /** Run the study with this many local worker processes (`moa-search worker`). */
   workers?: number;
+  /** Comma-separated earlier studies whose compatible observations the new study starts with. */
+  warmStart?: string;
 }
 
 const STUDY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -107,6 +110,8 @@ function checkFlags(flags: SearchFlags): void {
     throw new InputError(`--strategy must be one of ${STRATEGY_NAMES.join(', ')} (got "${flags.strategy}")`, { field: '--strategy' });
   if (flags.budget !== undefined && !(flags.budget > 0)) throw new InputError('--budget must be greater than 0', { field: '--budget' });
   if (flags.study !== undefined && !STUDY_NAME.test(flags.study)) throw new InputError('--study: use letters, digits, ".", "_" or "-" (at most 64)', { field: '--study' });
+  if (flags.resume && flags.warmStart !== undefined) throw new InputError('a study\'s warm start is fixed when it is created: drop --warm-start to resume it', { field: '--warm-start' });
+  parseWarmStart(flags.warmStart);
   if (flags.resume && !flags.study) throw new InputError('--resume needs --study <name>', { field: '--resume' });
   if (!flags.resume && flags.budget === undefined) throw new InputError('--budget <usd> is required (e.g. --budget 1)', { field: '--budget' });
   checkJudgeFlags(flags);
@@ -191,10 +196,13 @@ async function openNew(flags: SearchFlags, db: string): Promise<Opened> {
     flags.prompts,
   );
   checkReportDir(flags, db, prepared.studyName);
+  if (flags.warmStart !== undefined && !isDbUrl(db) && !existsSync(db)) throw new InputError(`--warm-start: no database at ${db}, so no study to start from (give the --db that holds it)`, { field: '--warm-start' });
   const storage = await openStorage(db);
   try {
     if (await (await StudyStore.open(storage)).getStudy(prepared.studyName))
       throw new InputError(`study "${prepared.studyName}" exists already in ${storage.display}: add --resume to continue it, or choose another --study`, { field: '--study' });
+    const warm = parseWarmStart(flags.warmStart);
+    notes.push(...(warm ? await checkWarmStart(storage, warm, prepared) : await warmStartOffer(storage, prepared)));
   } catch (e) {
     await storage.close();
     throw e;
@@ -280,6 +288,7 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
       config,
       studyName,
       resume: !!flags.resume,
+      ...(flags.warmStart !== undefined ? { warmStart: parseWarmStart(flags.warmStart)! } : {}),
       concurrency: flags.concurrency ?? 4,
       signal: controller.signal,
       onEvent: view.handle,

@@ -4,6 +4,7 @@ import type { Storage } from '../executor/index.js';
 import type { SearchSpace } from '../config/space.js';
 import { renderReport, reportFiles, type RenderedReport } from './render.js';
 import { readStudy } from './study-source.js';
+import { whatChangedFor, withWhatChanged } from './what-changed.js';
 import { reportDirFor } from './report-dir.js';
 import { ensureDir } from '../config/output-path.js';
 
@@ -38,7 +39,9 @@ export interface WriteReportOptions {
 /** Read a study from the database, render the report and write its files. */
 export async function writeReport(opts: WriteReportOptions): Promise<{ dir: string; files: string[]; report: RenderedReport }> {
   const { study, trials } = await readStudy(opts.storage, opts.studyName);
-  const report = await renderReport({ study, trials, ...(opts.space ? { space: opts.space } : {}), ...(opts.generatedAt ? { generatedAt: opts.generatedAt } : {}) });
+  const rendered = await renderReport({ study, trials, ...(opts.space ? { space: opts.space } : {}), ...(opts.generatedAt ? { generatedAt: opts.generatedAt } : {}) });
+  const changed = await whatChangedFor(opts.storage, study);
+  const report = changed ? { ...rendered, ...withWhatChanged(rendered.html, rendered.md, changed) } : rendered;
   const dir = resolve(opts.outDir ?? defaultReportDir(opts.storage, opts.studyName));
   return { dir, files: writeFiles(dir, reportFiles(report)), report };
 }

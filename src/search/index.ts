@@ -20,3 +20,6 @@ export { judgeObjective, judgeSearchDims, judgeSettingsFor, judgeCostModel, repl
 export { objectiveTerms, type ObjectiveTerms } from './objective-terms.js';
 export { runWorker, answerStudy, observationLease, type WorkerOptions, type WorkerOutcome } from './run-worker.js';
 export { withFantasies, believedScore } from './fantasies.js';
+export { studyCompat, storedCompat, type StudyCompat } from './study-compat.js';
+export { planWarmStart, applyWarmStart, completeWarmStart, describeSkips, type WarmPlan, type WarmImport, type WarmSkip, type WarmTarget } from './warm-start.js';
+export { diffStudies, MIN_PAIRED_PROMPTS, type StudyDiff, type DiffSide, type NewModelRole } from './study-diff.js';

@@ -17,6 +17,8 @@ import { fidelityPlan, promptsSeen, promptsToMeasure } from './fidelity.js';
 import { measure, mergeStats, refresh, sessionCost, SpendRecorder, type MeasureRequest, type SearchEvent, type Session, type StopReason } from './_session.js';
 import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName } from './strategies/index.js';
 import { StudyStore, studyScope } from './study-store.js';
+import { studyCompat } from './study-compat.js';
+import { completeWarmStart, planWarmStart } from './warm-start.js';
 import { fitModel } from './surrogate.js';
 import { qualityObjective, type SearchObjective } from './objective.js';
 import type { Estimate, StudyConfig, StudyRecord, TrialRecord } from './types.js';
@@ -34,6 +36,8 @@ export interface SearchOptions {
   config: StudyConfig;
   studyName: string;
   resume?: boolean;
+  /** New study only: import the compatible observations of these earlier studies first (warm-start.ts). */
+  warmStart?: string[];
   concurrency?: number;
   /** Evaluate reference trials (the aggregator alone, MoA-Lite) when the budget allows. Default true. */
   references?: boolean;
@@ -151,16 +155,26 @@ export async function openStudy(store: StudyStore, opts: SearchOptions): Promise
         stopped: undefined,
         config: { ...existing.config, budget: opts.config.budget, maxEvals: opts.config.maxEvals ?? existing.config.maxEvals },
       });
-      return { study, lease };
+      return { study: await completeWarmStart(store, study, opts.space), lease };
     } catch (e) {
       await lease.release();
       throw e;
     }
   }
   if (existing) throw new InputError(`study "${opts.studyName}" exists already: add --resume to continue it, or choose another --study`, { field: '--study' });
-  const config: StudyConfig = { ...opts.config, fidelity: opts.config.fidelity ?? fidelityPlan(opts.items, opts.config.seed, SAMPLE_STRIDE) };
+  const config = await newStudyConfig(store, opts);
   const study = await store.createStudy(opts.studyName, config);
-  return { study, lease: await store.claim(study.name, opts.leaseMs) };
+  const lease = await store.claim(study.name, opts.leaseMs);
+  return { study: await completeWarmStart(store, study, opts.space), lease };
+}
+
+/** A new study's stored configuration: its compatibility record, and the prompt order of its warm start if any. */
+async function newStudyConfig(store: StudyStore, opts: SearchOptions): Promise<StudyConfig> {
+  const compat = opts.config.compat ?? studyCompat(opts.space, opts.items);
+  const from = opts.warmStart?.length ? opts.warmStart : undefined;
+  const warm = from ? await planWarmStart(store, from, { name: opts.studyName, space: opts.space, compat }) : undefined;
+  const fidelity = opts.config.fidelity ?? warm?.plan ?? fidelityPlan(opts.items, opts.config.seed, SAMPLE_STRIDE);
+  return { ...opts.config, compat, fidelity, ...(from ? { warmStart: { from } } : {}) };
 }
 
 export async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOptions): Promise<Session> {

@@ -1,6 +1,7 @@
 import type { MixtureFile } from '../config/mixture.js';
 import type { PromptOutcome } from '../eval/types.js';
 import type { TokenStats } from '../cost/token-stats.js';
+import type { StudyCompat } from './study-compat.js';
 
 export type TrialState = 'RUNNING' | 'COMPLETE' | 'FAIL';
 
@@ -141,6 +142,17 @@ export interface StudyConfig {
   inner?: 'bfgs' | 'nelder-mead';
   /** What the study optimizes (absent: `quality`). `judge`: `validationFile` is the reference-preference set. */
   objective?: 'quality' | 'pareto' | 'judge';
+  /** What makes measurements comparable across studies (judge, generation, models, prompts): see study-compat.ts. */
+  compat?: StudyCompat;
+  /** `--warm-start`: the studies whose compatible observations this one started with, and what was skipped. */
+  warmStart?: WarmStartRecord;
+}
+
+export interface WarmStartRecord {
+  from: string[];
+  /** Set once the import finished (a resume re-runs an unfinished one). */
+  imported?: number;
+  skipped?: Array<{ study: string; count: number; reason: string }>;
 }
 
 /** The search's answer: one rule (best model estimate in the search box) shared by search, report and `pareto`. */

@@ -14,6 +14,7 @@ export function registerSearch(program: Command): void {
     .option('--prompts <n>', 'use a stratified subset of n validation prompts (default: all; the strategy chooses how many each measurement uses)', numberArg({ integer: true, positive: true }))
     .option('--study <name>', 'study name (default: generated and printed)')
     .option('--resume', 'continue the study named by --study (no paid call is repeated); it keeps its own settings, and only --budget and --max-evals may change')
+    .option('--warm-start <studies>', 'start from the compatible observations of earlier studies (comma-separated names) in the same database, at no cost; the new study takes their prompt order')
     .option('--max-evals <n>', 'at most this many search measurements (screens, promotions, replicates; references not counted)', numberArg({ integer: true, positive: true }))
     // No commander defaults for what a study stores: on --resume, a flag left out must be told apart from one given.
     .addOption(new Option('--strategy <name>', 'search strategy: bfgs (multi-fidelity, the default) or a baseline').choices(['bfgs', 'random', 'greedy', 'archon', 'exhaustive']))

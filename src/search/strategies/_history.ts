@@ -44,9 +44,9 @@ export function countNonEmpty(view: StudyView, dims: SearchDims): number {
   return n;
 }
 
-/** Search measurements so far (what `--max-evals` counts), RUNNING ones included. */
+/** Search measurements so far (what `--max-evals` counts), RUNNING ones included; those a warm start imported are not this study's. */
 export function searchMeasurements(view: StudyView): number {
-  return view.observations.filter((o) => o.purpose !== 'reference').length;
+  return view.observations.filter((o) => o.purpose !== 'reference' && o.strategy !== 'warm-start').length;
 }
 
 /** Measurements fixed-fidelity baselines aim to afford: enough points for the answer's model to work with. */

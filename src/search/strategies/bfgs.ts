@@ -7,6 +7,7 @@ import { fitModel, type SurrogateModel } from '../surrogate.js';
 import { mulberry32 } from '../../random.js';
 import { boxTrials, countNonEmpty, screen, triedPoints, type BoxTrial } from './_history.js';
 import { randomPoint } from './random.js';
+import { isWarmStarted, warmDesign, WARM_DESIGN_NOTE } from './_warm-design.js';
 import type { Strategy, StrategyContext, StudyView, Suggestion } from './types.js';
 
 const PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97];
@@ -253,7 +254,8 @@ export const bfgsStrategy: Strategy = {
     const { dims, seed, fidelity } = ctx;
     const level0 = fidelity.levels[0]!;
     const tried = triedPoints(view, dims);
-    for (const p of affordableDesign(ctx)) if (!tried.has(pointKey(p))) return screen(dims, p, level0, 'initial design');
+    if (isWarmStarted(view)) for (const p of warmDesign(view, ctx, tried)) return screen(dims, p, level0, WARM_DESIGN_NOTE);
+    else for (const p of affordableDesign(ctx)) if (!tried.has(pointKey(p))) return screen(dims, p, level0, 'initial design');
     const model = fitModel(view.trials, view.observations, ctx.items, dims, seedFor(seed, view.observations.length));
     const rand = mulberry32(seedFor(seed, view.observations.length, 0xbf65));
     if (!model.gp) return randomScreen(view, ctx, rand);
