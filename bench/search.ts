@@ -140,8 +140,8 @@ function readResults(): Result[] {
 }
 
 async function runWorkers(todo: Task[]): Promise<void> {
-  // Dearest first, dealt round-robin: the workers finish at about the same time.
-  const sorted = [...todo].sort((a, b) => b.budget - a.budget || a.space.localeCompare(b.space) || a.seed - b.seed);
+  // Seed by seed (an interrupted benchmark leaves whole seeds), dearest first within a seed, dealt round-robin.
+  const sorted = [...todo].sort((a, b) => a.seed - b.seed || b.budget - a.budget || a.space.localeCompare(b.space));
   const dir = dirname(RESULTS);
   await Promise.all(
     Array.from({ length: JOBS }, (_, w) => {
