@@ -1,90 +1,190 @@
 /**
- * Search benchmark (`npm run bench:search`): regret of the returned mixture after 10, 20 and 40 evaluations,
- * on the simulated world whose ground truth is known, for bfgs, random, greedy and the fixed MoA-Lite mixture.
+ * Search benchmark (`npm run bench:search`): what the default command returns for a budget in dollars, on the
+ * simulated world whose ground truth is known — regret of the answer, error of its printed score, coverage of its
+ * printed 95% interval — for every strategy, at $2, $5, $10 and $20, on sim.yaml and sim-12.yaml.
  *
- * Every run is a real search (`runSearch`: strategy → evaluateMixture → executor → in-process sim) on the full
- * 100-prompt validation set. Each run gets a fresh in-memory cache, so its dollars are what a search from an empty
- * cache would pay; a process-wide memo in front of the sim provider makes calls repeated across runs cheap.
+ * Every run is the default command's path: `runSearch` with the budget and nothing else (references included, all
+ * 100 prompts available, fidelity chosen by the strategy), each with its own empty in-memory cache, so its dollars are
+ * what that search would pay from an empty cache. Runs are spread over worker processes (`--jobs`); results are
+ * appended to a JSONL file as they finish, so an interrupted benchmark continues where it stopped.
  *
- *   npx tsx bench/search.ts [--seeds 20] [--spaces sim.yaml,sim-12.yaml] [--strategies bfgs,random,greedy]
- *                           [--evals 40] [--out docs/benchmarks.md] [--json runs/bench-search.json]
+ *   npx tsx bench/search.ts [--seeds 40] [--seed0 0] [--spaces sim.yaml,sim-12.yaml] [--budgets 2,5,10,20]
+ *                           [--strategies bfgs,random,greedy,archon] [--jobs 2] [--results runs/bench-search.jsonl]
+ *                           [--fresh] [--out docs/benchmarks.md | --no-doc]
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, resolve, basename } from 'node:path';
-import { loadMixture, loadSpace, mixtureName, parseMixtureObject, type Mixture, type SearchSpace } from '../src/config/index.js';
-import { evaluateMixture, loadValidationSet } from '../src/eval/index.js';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync, appendFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadSpace, mixtureName, parseMixtureObject, type SearchSpace } from '../src/config/index.js';
+import { loadValidationSet } from '../src/eval/index.js';
 import type { ValidationItem } from '../src/eval/types.js';
-import { openExecutor, openStorage } from '../src/executor/index.js';
+import { openStorage } from '../src/executor/index.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { createSimProvider, createTruthOracle, type TruthOracle } from '../src/sim/index.js';
+import { createSimProvider, createTruthOracle } from '../src/sim/index.js';
 import type { ChatProvider, ProviderRequest, ProviderResponse } from '../src/providers/types.js';
-import { bestTrial } from '../src/search/answer.js';
-import { enumeratePoints, type StrategyName } from '../src/search/strategies/index.js';
-import { boxSize, searchDims, toMixture, type Point, type SearchDims } from '../src/search/encoding.js';
+import { boxSize, fromMixtureFile, searchDims, toMixture, type Point, type SearchDims } from '../src/search/encoding.js';
+import { enumeratePoints } from '../src/search/strategies/index.js';
 import { runSearch } from '../src/search/run-search.js';
 import { mulberry32 } from '../src/random.js';
-import type { TrialRecord } from '../src/search/types.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
-const SEEDS = Number(flag('seeds', '20'));
+const has = (name: string) => args.includes(`--${name}`);
+const SEEDS = Number(flag('seeds', '40'));
+const SEED0 = Number(flag('seed0', '0'));
 const SPACES = flag('spaces', 'sim.yaml,sim-12.yaml').split(',');
-const STRATS = flag('strategies', 'bfgs,random,greedy').split(',') as StrategyName[];
-const EVALS = Number(flag('evals', '40'));
-const CHECKPOINTS = [10, 20, 40].filter((k) => k <= EVALS);
+const BUDGETS = flag('budgets', '2,5,10,20').split(',').map(Number);
+const STRATS = flag('strategies', 'bfgs,random,greedy,archon').split(',');
+const JOBS = Number(flag('jobs', '2'));
+const RESULTS = resolve(PACKAGE_ROOT, flag('results', 'runs/bench-search.jsonl'));
 const OUT = resolve(PACKAGE_ROOT, flag('out', 'docs/benchmarks.md'));
-const JSON_OUT = resolve(PACKAGE_ROOT, flag('json', 'runs/bench-search.json'));
-const VALIDATION = resolve(PACKAGE_ROOT, flag('validation', 'validation-sets/sim-100.jsonl'));
+const VALIDATION = resolve(PACKAGE_ROOT, 'validation-sets/sim-100.jsonl');
+const SELF = fileURLToPath(import.meta.url);
 
-/** Sim provider behind a memo: identical requests across runs are answered from memory (the sim is deterministic). */
-function memoSim(): ChatProvider & { hits: number; misses: number } {
+interface Task {
+  space: string;
+  budget: number;
+  strategy: string;
+  seed: number;
+}
+interface Result extends Task {
+  label: string;
+  key: string;
+  /** The answer's point in the box (starts for the optimum's local search). */
+  point?: Point;
+  truth: number;
+  printed: number;
+  ci: [number, number];
+  prompts: number;
+  measurements: number;
+  mixtures: number;
+  spent: number;
+  stopped: string;
+  seconds: number;
+}
+const taskKey = (t: Task) => `${t.space}|${t.budget}|${t.strategy}|${t.seed}`;
+
+/** Layer-1 answers (the prompt alone) repeat across runs: keep them in memory; everything else goes to the sim. */
+function memoSim(): ChatProvider {
   const sim = createSimProvider({ worldSeed: 0 });
   const memo = new Map<string, ProviderResponse>();
-  const p = {
+  return {
     name: 'sim',
-    hits: 0,
-    misses: 0,
-    async complete(req: ProviderRequest): Promise<ProviderResponse> {
-      const key = createHash('sha1').update(JSON.stringify(req)).digest('base64');
+    async complete(req: ProviderRequest, o): Promise<ProviderResponse> {
+      if (req.messages.length !== 1) return sim.complete(req, o);
+      const key = `${req.model}\u0000${req.seed}\u0000${req.temperature}\u0000${req.maxTokens}\u0000${req.messages[0]!.content}`;
       const hit = memo.get(key);
-      if (hit) {
-        p.hits++;
-        return hit;
-      }
-      p.misses++;
-      const r = await sim.complete(req);
-      memo.set(key, r);
+      if (hit) return hit;
+      const r = await sim.complete(req, o);
+      if (memo.size < 300_000) memo.set(key, r);
       return r;
     },
   };
-  return p;
 }
 
-/** The box optimum by the noise-free oracle: exhaustive when small, else multi-start steepest ascent (a lower bound). */
-function boxOptimum(dims: SearchDims, truth: (p: Point) => number, seeds: Point[]): { score: number; point: Point; method: string } {
-  if (boxSize(dims) <= 5000) {
-    let best = { score: -Infinity, point: seeds[0]! };
+// ---- worker: run tasks, append results --------------------------------------------------------------------
+
+async function worker(tasks: Task[], out: string): Promise<void> {
+  const items = loadValidationSet(VALIDATION);
+  const sim = memoSim();
+  const providers = new Map([['sim', sim]]);
+  const spaces = new Map<string, { space: SearchSpace; oracle: ReturnType<typeof createTruthOracle>; dims: SearchDims }>();
+  for (const t of tasks) {
+    if (!spaces.has(t.space)) {
+      const space = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces', t.space));
+      spaces.set(t.space, { space, oracle: createTruthOracle({ space, items }), dims: searchDims(space) });
+    }
+    const { space, oracle, dims } = spaces.get(t.space)!;
+    const t0 = Date.now();
+    const storage = await openStorage(':memory:');
+    const o = await runSearch({
+      space,
+      items,
+      storage,
+      studyName: 'bench',
+      providers,
+      concurrency: 8,
+      config: { spaceFile: t.space, validationFile: VALIDATION, strategy: t.strategy, seed: t.seed, budget: t.budget, layers: dims.layers, aggregators: dims.aggregators, simulated: true },
+    });
+    await storage.close();
+    const b = o.best!;
+    const m = parseMixtureObject(b.mixture, space);
+    const r: Result = {
+      ...t,
+      label: b.trial.label,
+      key: b.trial.mixtureKey,
+      ...(fromMixtureFile(dims, b.mixture) ? { point: fromMixtureFile(dims, b.mixture)! } : {}),
+      truth: oracle(m).score,
+      printed: b.estimate.mean,
+      ci: b.estimate.ci,
+      prompts: b.estimate.prompts,
+      measurements: b.estimate.measurements,
+      mixtures: o.trials.length,
+      spent: o.spent,
+      stopped: o.stopped,
+      seconds: (Date.now() - t0) / 1000,
+    };
+    appendFileSync(out, JSON.stringify(r) + '\n');
+  }
+}
+
+// ---- driver: tasks, workers, optimum, table ---------------------------------------------------------------
+
+function readResults(): Result[] {
+  if (!existsSync(RESULTS)) return [];
+  return readFileSync(RESULTS, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Result);
+}
+
+async function runWorkers(todo: Task[]): Promise<void> {
+  // Seed by seed (an interrupted benchmark leaves whole seeds), dearest first within a seed, dealt round-robin.
+  const sorted = [...todo].sort((a, b) => a.seed - b.seed || b.budget - a.budget || a.space.localeCompare(b.space));
+  const dir = dirname(RESULTS);
+  await Promise.all(
+    Array.from({ length: JOBS }, (_, w) => {
+      const mine = sorted.filter((_, i) => i % JOBS === w);
+      if (!mine.length) return Promise.resolve();
+      const file = resolve(dir, `.bench-search-tasks-${w}.json`);
+      writeFileSync(file, JSON.stringify(mine));
+      return new Promise<void>((ok, fail) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--worker', file, '--results', RESULTS], { stdio: 'inherit', cwd: PACKAGE_ROOT });
+        child.on('exit', (code) => {
+          unlinkSync(file);
+          if (code === 0) ok();
+          else fail(new Error(`worker ${w} exited with ${code}`));
+        });
+      });
+    }),
+  );
+}
+
+/** The box optimum by the noise-free oracle: exhaustive when small, else multi-start steepest ascent per aggregator (a lower bound). */
+function boxOptimum(space: SearchSpace, items: ValidationItem[], starts: Point[]): { score: number; label: string; method: string } {
+  const dims = searchDims(space);
+  const oracle = createTruthOracle({ space, items });
+  const truth = (p: Point) => oracle(toMixture(dims, p)).score;
+  if (boxSize(dims) <= 20_000) {
+    let best = { score: -Infinity, point: enumeratePoints(dims)[0]! };
     for (const p of enumeratePoints(dims)) {
       const s = truth(p);
       if (s > best.score) best = { score: s, point: p };
     }
-    return { ...best, method: `exhaustive over all ${boxSize(dims)} mixtures` };
+    return { score: best.score, label: mixtureName(toMixture(dims, best.point), space), method: `exhaustive over all ${boxSize(dims)} mixtures` };
   }
   const rand = mulberry32(12345);
-  const starts = [...seeds];
-  for (let i = 0; i < 20; i++) starts.push({ counts: dims.proposers.map((m) => Math.floor(rand() * (m.max + 1))), agg: 0 });
-  let best = { score: -Infinity, point: starts[0]! };
+  const all = [...starts];
+  for (let agg = 0; agg < dims.aggregators.length; agg++) for (let i = 0; i < 12; i++) all.push({ counts: dims.proposers.map((m) => Math.floor(rand() * (m.max + 1))), agg });
   const memo = new Map<string, number>();
   const f = (p: Point) => {
-    const k = p.counts.join(',');
+    const k = `${p.agg}:${p.counts.join(',')}`;
     if (!memo.has(k)) memo.set(k, p.counts.some((c) => c > 0) ? truth(p) : -Infinity);
     return memo.get(k)!;
   };
-  for (const s0 of starts) {
+  let best = { score: -Infinity, point: all[0]! };
+  for (const s0 of all) {
     let cur = { point: s0, score: f(s0) };
     for (;;) {
       let next = cur;
@@ -93,7 +193,7 @@ function boxOptimum(dims: SearchDims, truth: (p: Point) => number, seeds: Point[
           const c = cur.point.counts.slice();
           c[i]! += step;
           if (c[i]! < 0 || c[i]! > dims.proposers[i]!.max) continue;
-          const p = { counts: c, agg: 0 };
+          const p = { counts: c, agg: cur.point.agg };
           const s = f(p);
           if (s > next.score) next = { point: p, score: s };
         }
@@ -103,7 +203,7 @@ function boxOptimum(dims: SearchDims, truth: (p: Point) => number, seeds: Point[
     }
     if (cur.score > best.score) best = cur;
   }
-  return { ...best, method: `steepest ascent on the oracle from ${starts.length} starts (${memo.size} mixtures scored; a lower bound on the true optimum)` };
+  return { score: best.score, label: mixtureName(toMixture(dims, best.point), space), method: `steepest ascent on the oracle from ${all.length} starts (every answer of the benchmark and 12 random points per aggregator; ${memo.size} mixtures scored): a lower bound on the true optimum` };
 }
 
 const quantile = (xs: number[], q: number) => {
@@ -113,156 +213,76 @@ const quantile = (xs: number[], q: number) => {
   const hi = Math.ceil(pos);
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 };
+const fmt = (v: number, d = 2) => v.toFixed(d);
 
 interface Cell {
   regret: number[];
-  dollars: number[];
-}
-interface SpaceResult {
-  space: string;
-  proposers: number;
-  boxSize: number;
-  optimum: { score: number; label: string; method: string };
-  moaLite?: { score: number; regret: number; dollars: number };
-  cells: Record<string, Record<number, Cell>>;
-  evalsDone: Record<string, number[]>;
-  seconds: number;
+  err: number[];
+  covered: number;
+  n: number;
+  spent: number[];
+  measurements: number[];
+  prompts: number[];
 }
 
-async function benchSpace(file: string, items: ValidationItem[], sim: ChatProvider): Promise<SpaceResult> {
-  const started = Date.now();
-  const space: SearchSpace = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces', file));
-  const dims = searchDims(space);
-  const oracle: TruthOracle = createTruthOracle({ space, items });
-  const truthOf = (m: Mixture) => oracle(m).score;
-  const truthPoint = (p: Point) => truthOf(toMixture(dims, p));
-  const providers = new Map([['sim', sim]]);
-  const cells: SpaceResult['cells'] = {};
-  const evalsDone: Record<string, number[]> = {};
-  const found: Point[] = [{ counts: dims.proposers.map(() => 1), agg: 0 }];
-  const runsByStrategy: Record<string, TrialRecord[][]> = {};
-
-  for (const strategy of STRATS) {
-    cells[strategy] = {};
-    evalsDone[strategy] = [];
-    runsByStrategy[strategy] = [];
-    for (const k of CHECKPOINTS) cells[strategy]![k] = { regret: [], dollars: [] };
-    for (let seed = 0; seed < SEEDS; seed++) {
-      const t0 = Date.now();
-      const storage = await openStorage(':memory:');
-      const out = await runSearch({
-        space,
-        items,
-        storage,
-        studyName: `${strategy}-${seed}`,
-        config: { spaceFile: file, validationFile: VALIDATION, strategy, seed, budget: 1e9, maxEvals: EVALS, layers: dims.layers, aggregators: dims.aggregators, simulated: true },
-        references: false,
-        concurrency: 8,
-        providers,
-      });
-      await storage.close();
-      runsByStrategy[strategy]!.push(out.trials);
-      evalsDone[strategy]!.push(out.trials.length);
-      process.stderr.write(`${file} ${strategy} seed ${seed}: ${out.trials.length} trials, stopped ${out.stopped}, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    }
-  }
-  // The optimum: starts for local search include every strategy's answers.
-  for (const runs of Object.values(runsByStrategy))
-    for (const trials of runs) {
-      const a = bestTrial(trials);
-      if (a) found.push(...[a].map((t) => pointOf(dims, t)));
-    }
-  const opt = boxOptimum(dims, truthPoint, found);
-  for (const [strategy, runs] of Object.entries(runsByStrategy)) {
-    runs.forEach((trials, seed) => {
-      for (const k of CHECKPOINTS) {
-        const prefix = trials.slice(0, k);
-        const a = bestTrial(prefix)!;
-        const returned = parseMixtureObject(a.mixture, space);
-        cells[strategy]![k]!.regret.push(opt.score - truthOf(returned));
-        cells[strategy]![k]!.dollars.push(prefix.at(-1)?.spentCumulative ?? 0);
-      }
-    });
-  }
-  const result: SpaceResult = {
-    space: file,
-    proposers: dims.proposers.length,
-    boxSize: boxSize(dims),
-    optimum: { score: opt.score, label: mixtureName(toMixture(dims, opt.point), space), method: opt.method },
-    cells,
-    evalsDone,
-    seconds: (Date.now() - started) / 1000,
-  };
-  // The paper's fixed MoA-Lite mixture: one evaluation, through the same executor path.
-  const liteFile = resolve(PACKAGE_ROOT, 'search-spaces/examples/moa-lite.json');
-  if (existsSync(liteFile)) {
-    const lite = loadMixture(liteFile, space);
-    const ex = await openExecutor({ space, providers });
-    const r = await evaluateMixture({ mixture: lite, space, items, executor: ex, concurrency: 8 });
-    await ex.close();
-    const score = truthOf(lite);
-    result.moaLite = { score, regret: opt.score - score, dollars: r.spent.total };
-  }
-  return result;
-}
-
-function pointOf(dims: SearchDims, t: TrialRecord): Point {
-  const counts = dims.proposers.map((p) => (t.mixture.proposers?.[p.id] ?? 0));
-  return { counts, agg: Math.max(0, dims.aggregators.indexOf(t.mixture.aggregator)) };
-}
-
-const fmt = (v: number, d = 2) => v.toFixed(d);
-
-function table(r: SpaceResult): string {
-  const lines: string[] = [];
-  lines.push(`### ${r.space}: ${r.proposers} candidate proposers, ${r.boxSize} mixtures`);
-  lines.push('');
-  lines.push(`Optimum (true score ${fmt(r.optimum.score)}): \`${r.optimum.label}\`, found by ${r.optimum.method}.`);
-  lines.push('');
-  lines.push('| strategy | ' + CHECKPOINTS.map((k) => `regret @${k}: median [IQR]`).join(' | ') + ' | ' + CHECKPOINTS.map((k) => `$ @${k} (median)`).join(' | ') + ' |');
-  lines.push('|---|' + CHECKPOINTS.map(() => '---:').join('|') + '|' + CHECKPOINTS.map(() => '---:').join('|') + '|');
-  for (const [s, byK] of Object.entries(r.cells)) {
-    const reg = CHECKPOINTS.map((k) => {
-      const x = byK[k]!.regret;
-      return `${fmt(quantile(x, 0.5))} [${fmt(quantile(x, 0.25))}, ${fmt(quantile(x, 0.75))}]`;
-    });
-    const usd = CHECKPOINTS.map((k) => `$${fmt(quantile(byK[k]!.dollars, 0.5), 2)}`);
-    lines.push(`| \`${s}\` | ${reg.join(' | ')} | ${usd.join(' | ')} |`);
-  }
-  if (r.moaLite) {
-    const v = `${fmt(r.moaLite.regret)} (fixed)`;
-    lines.push(`| MoA-Lite (fixed, Q72 aggregator) | ${CHECKPOINTS.map(() => v).join(' | ')} | ${CHECKPOINTS.map(() => `$${fmt(r.moaLite!.dollars)}`).join(' | ')} |`);
-  }
-  lines.push('');
-  const stopped = Object.entries(r.evalsDone)
-    .filter(([, xs]) => xs.some((n) => n < EVALS))
-    .map(([s, xs]) => `\`${s}\` stopped early in ${xs.filter((n) => n < EVALS).length}/${xs.length} runs (median ${quantile(xs, 0.5)} evaluations; its later checkpoints use its final answer)`);
-  if (stopped.length) lines.push(stopped.join('; ') + '.', '');
-  lines.push(`Wall time for this space: ${fmt(r.seconds / 60, 1)} min.`, '');
-  return lines.join('\n');
-}
-
-function verdicts(results: SpaceResult[]): string[] {
-  const out: string[] = [];
-  const six = results.find((r) => r.space === 'sim.yaml');
-  if (six?.cells.bfgs?.[20]) {
-    const m = quantile(six.cells.bfgs[20]!.regret, 0.5);
-    out.push(`- Target "bfgs median regret ≤ 1.0 at 20 evaluations on the 6-model space": **${m <= 1 ? 'met' : 'missed'}** (${fmt(m)}).`);
-  }
+function cells(results: Result[], optimum: number): Map<string, Cell> {
+  const out = new Map<string, Cell>();
   for (const r of results) {
-    if (!r.cells.bfgs) continue;
-    const misses: string[] = [];
-    for (const k of CHECKPOINTS) {
-      const b = quantile(r.cells.bfgs[k]!.regret, 0.5);
-      for (const other of ['random', 'greedy']) {
-        if (!r.cells[other]) continue;
-        const o = quantile(r.cells[other]![k]!.regret, 0.5);
-        if (!(b < o)) misses.push(`@${k} vs ${other}: ${fmt(b)} vs ${fmt(o)}`);
-      }
-    }
-    out.push(`- Target "bfgs median regret lower than random and greedy at every count" on ${r.space}: **${misses.length ? 'missed' : 'met'}**${misses.length ? ` (${misses.join('; ')})` : ''}.`);
+    const k = `${r.strategy}|${r.budget}`;
+    const c = out.get(k) ?? out.set(k, { regret: [], err: [], covered: 0, n: 0, spent: [], measurements: [], prompts: [] }).get(k)!;
+    c.regret.push(optimum - r.truth);
+    c.err.push(Math.abs(r.printed - r.truth));
+    if (r.ci[0] <= r.truth && r.truth <= r.ci[1]) c.covered++;
+    c.n++;
+    c.spent.push(r.spent);
+    c.measurements.push(r.measurements);
+    c.prompts.push(r.prompts);
   }
   return out;
+}
+
+const TARGETS: Record<string, Record<number, number>> = { 'sim.yaml': { 2: 3.0, 5: 1.5, 10: 0.75, 20: 0.5 }, 'sim-12.yaml': { 20: 2.5 } };
+
+function spaceSection(file: string, results: Result[], opt: { score: number; label: string; method: string }, space: SearchSpace): { text: string; verdicts: string[] } {
+  const dims = searchDims(space);
+  const budgets = [...new Set(results.map((r) => r.budget))].sort((a, b) => a - b);
+  const strategies = STRATS.filter((s) => results.some((r) => r.strategy === s));
+  const cs = cells(results, opt.score);
+  const lines: string[] = [];
+  const seeds = [...new Set(results.map((r) => r.seed))];
+  lines.push(`### ${file}: ${dims.proposers.length} candidate proposers × ${dims.aggregators.length} aggregators (${dims.aggregators.map((a) => space.models.find((m) => m.id === a)?.label ?? a).join(', ')}), ${boxSize(dims)} mixtures`, '');
+  lines.push(`Optimum (true score ${fmt(opt.score)}): \`${opt.label}\`, found by ${opt.method}. ${seeds.length} seeds per cell.`, '');
+  lines.push('Regret of the answer (true score of the optimum − true score of the answer), median [IQR]:', '');
+  lines.push('| strategy | ' + budgets.map((b) => `$${b}`).join(' | ') + ' |', '|---|' + budgets.map(() => '---:').join('|') + '|');
+  for (const s of strategies) lines.push(`| \`${s}\` | ` + budgets.map((b) => { const c = cs.get(`${s}|${b}`); return c ? `${fmt(quantile(c.regret, 0.5))} [${fmt(quantile(c.regret, 0.25))}, ${fmt(quantile(c.regret, 0.75))}]` : '—'; }).join(' | ') + ' |');
+  lines.push('', 'Honesty of the printed score: median |printed − true| · share of printed 95% intervals that cover the true score:', '');
+  lines.push('| strategy | ' + budgets.map((b) => `$${b}`).join(' | ') + ' |', '|---|' + budgets.map(() => '---:').join('|') + '|');
+  for (const s of strategies) lines.push(`| \`${s}\` | ` + budgets.map((b) => { const c = cs.get(`${s}|${b}`); return c ? `${fmt(quantile(c.err, 0.5))} · ${Math.round((100 * c.covered) / c.n)}%` : '—'; }).join(' | ') + ' |');
+  lines.push('', 'What the answer stands on and what the search paid, medians: prompts of the answer / its measurements / dollars spent:', '');
+  lines.push('| strategy | ' + budgets.map((b) => `$${b}`).join(' | ') + ' |', '|---|' + budgets.map(() => '---:').join('|') + '|');
+  for (const s of strategies) lines.push(`| \`${s}\` | ` + budgets.map((b) => { const c = cs.get(`${s}|${b}`); return c ? `${quantile(c.prompts, 0.5)} / ${quantile(c.measurements, 0.5)} / $${fmt(quantile(c.spent, 0.5))}` : '—'; }).join(' | ') + ' |');
+  const secs = results.reduce((a, r) => a + r.seconds, 0);
+  lines.push('', `Wall time of these runs, summed over runs: ${fmt(secs / 60, 1)} min.`, '');
+
+  const verdicts: string[] = [];
+  const med = (s: string, b: number, k: 'regret' | 'err') => { const c = cs.get(`${s}|${b}`); return c ? quantile(c[k], 0.5) : NaN; };
+  for (const [b, target] of Object.entries(TARGETS[file] ?? {})) {
+    const m = med('bfgs', Number(b), 'regret');
+    if (Number.isFinite(m)) verdicts.push(`- ${file} at $${b}: bfgs median regret ${fmt(m)} (target ≤ ${target}): **${m <= target ? 'met' : 'missed'}**.`);
+  }
+  const losses: string[] = [];
+  for (const b of budgets) for (const s of strategies.filter((x) => x !== 'bfgs')) if (!(med('bfgs', b, 'regret') < med(s, b, 'regret'))) losses.push(`$${b} vs ${s}: ${fmt(med('bfgs', b, 'regret'))} vs ${fmt(med(s, b, 'regret'))}`);
+  verdicts.push(`- ${file}: bfgs lower than every baseline at every budget: **${losses.length ? 'missed' : 'met'}**${losses.length ? ` (${losses.join('; ')})` : ''}.`);
+  const honesty: string[] = [];
+  for (const b of budgets) {
+    const c = cs.get(`bfgs|${b}`);
+    if (!c) continue;
+    const e = quantile(c.err, 0.5);
+    const cov = c.covered / c.n;
+    if (e > 1.5 || cov < 0.9) honesty.push(`$${b}: ${fmt(e)} · ${Math.round(100 * cov)}%`);
+  }
+  verdicts.push(`- ${file}: bfgs median |printed − true| ≤ 1.5 and coverage ≥ 90% at every budget: **${honesty.length ? 'missed' : 'met'}**${honesty.length ? ` (${honesty.join('; ')})` : ''}.`);
+  return { text: lines.join('\n'), verdicts };
 }
 
 /** When the simulated world last changed (its newest source file): results hold for that version of the sim. */
@@ -272,50 +292,72 @@ function simVersion(): string {
   return new Date(newest).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 }
 
-async function main() {
+function writeDoc(results: Result[]): void {
+  const runMinutes = results.reduce((a, r) => a + r.seconds, 0) / 60;
   const items = loadValidationSet(VALIDATION);
-  const JUDGE = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces', SPACES[0]!)).judge?.model ?? 'none';
-  const sim = memoSim();
-  const results: SpaceResult[] = [];
-  const t0 = Date.now();
-  for (const s of SPACES) results.push(await benchSpace(s, items, sim));
-  const minutes = (Date.now() - t0) / 60000;
-  mkdirSync(dirname(JSON_OUT), { recursive: true });
-  writeFileSync(JSON_OUT, JSON.stringify({ seeds: SEEDS, evals: EVALS, results }, null, 1));
+  const sections: string[] = [];
+  const verdicts: string[] = [];
+  for (const file of SPACES) {
+    const rs = results.filter((r) => r.space === file);
+    if (!rs.length) continue;
+    const space = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces', file));
+    const opt = boxOptimum(space, items, rs.flatMap((r) => (r.point ? [r.point] : [])));
+    const s = spaceSection(file, rs, opt, space);
+    sections.push(s.text);
+    verdicts.push(...s.verdicts);
+  }
+  const seeds = [...new Set(results.map((r) => r.seed))].sort((a, b) => a - b);
   const doc = [
-    '# Benchmarks',
+    '## Search: the default command by dollars (`npm run bench:search`)',
     '',
-    '## Search: regret on the simulated world (`npm run bench:search`)',
+    `Generated by \`bench/search.ts\` on ${new Date().toISOString().slice(0, 10)}: seeds ${seeds[0]}–${seeds.at(-1)} (${seeds.length}) per strategy, budget and space; ` +
+      `validation set \`${basename(VALIDATION)}\` (${items.length} prompts); simulated world as of ${simVersion()} (newest file in src/sim/). ` +
+      `The runs took ${fmt(runMinutes, 0)} min of wall time summed over runs (worker processes in parallel under \`nice -n 10\` on the shared 2-core machine).`,
     '',
-    `Generated by \`bench/search.ts\` on ${new Date().toISOString().slice(0, 10)}: ${SEEDS} seeds per strategy and space, up to ${EVALS} evaluations per run, ` +
-      `validation set \`${basename(VALIDATION)}\` (${items.length} prompts), 2 layers, aggregator Qwen1.5-110B-Chat (the spaces' \`search.aggregators\`), ` +
-      `the space's judge (${JUDGE}); simulated world as of ${simVersion()} (newest file in src/sim/). Total wall time ${fmt(minutes, 1)} min on the shared 2-core machine.`,
+    'How it is run: every run is the default command\'s path — `runSearch` with the budget and nothing else (the references, all prompts available, ' +
+      'fidelity and replicates as the strategy chooses) — each with its own empty in-memory cache, so its dollars are what that search would pay from an empty cache ' +
+      '(mixture and judge calls at list prices). A memo in front of the simulated provider answers repeated layer-1 calls across runs from memory (no effect on dollars). ' +
+      'The answer and its printed score and interval are what the command prints; their truth is the exact expected score on the 100 prompts from `createTruthOracle`. ' +
+      'Regret = true score of the optimum − true score of the answer.',
     '',
-    'How it is run: every run is a real `runSearch` (strategy → `evaluateMixture` → caching executor → in-process simulated provider), ' +
-      'each with its own empty in-memory cache, so the dollars are what that search would pay from an empty cache (mixture and judge calls, list prices). ' +
-      'A memo in front of the simulated provider makes calls repeated across runs free of CPU. ' +
-      'Regret after k evaluations = true score of the optimum − true score of the mixture the search would return after its first k evaluations ' +
-      '(the evaluated mixture with the best GP posterior mean — the same rule for every strategy), both from `createTruthOracle` (expected score over sampling and judge noise). ' +
-      'The search itself only sees noisy scores from 100 judged prompts. Spread = interquartile range over seeds.',
+    ...sections,
+    '### Targets (issue #16)',
     '',
-    ...results.map(table),
-    '### Targets',
-    '',
-    ...verdicts(results),
+    ...verdicts,
     '',
   ].join('\n');
-  const existing = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '';
-  // Keep other sections of the file (other benchmarks) intact: replace only this section.
-  const start = existing.indexOf('## Search: regret');
+  const existing = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '# Benchmarks\n';
+  const start = existing.indexOf('## Search: ');
   let text: string;
-  if (existing && start >= 0) {
+  if (start >= 0) {
     const rest = existing.slice(start + 1);
-    const next = rest.search(/\n## /);
+    const next = rest.search(/\n## (?!Search: )/);
     const after = next >= 0 ? rest.slice(next + 1) : '';
-    text = existing.slice(0, start) + doc.slice(doc.indexOf('## Search')) + (after ? '\n' + after : '');
-  } else text = existing ? existing.trimEnd() + '\n\n' + doc.slice(doc.indexOf('## Search')) : doc;
+    text = existing.slice(0, start) + doc + (after ? '\n' + after : '');
+  } else text = existing.trimEnd() + '\n\n' + doc;
   writeFileSync(OUT, text);
-  process.stderr.write(`wrote ${OUT} and ${JSON_OUT} (${fmt(minutes, 1)} min; sim memo ${sim.hits} hits, ${sim.misses} misses)\n`);
+}
+
+async function main(): Promise<void> {
+  if (has('worker')) {
+    const tasks = JSON.parse(readFileSync(flag('worker', ''), 'utf8')) as Task[];
+    await worker(tasks, RESULTS);
+    return;
+  }
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  if (has('fresh') && existsSync(RESULTS)) unlinkSync(RESULTS);
+  const tasks: Task[] = [];
+  for (const space of SPACES) for (const budget of BUDGETS) for (const strategy of STRATS) for (let seed = SEED0; seed < SEED0 + SEEDS; seed++) tasks.push({ space, budget, strategy, seed });
+  const done = new Set(readResults().map(taskKey));
+  const todo = tasks.filter((t) => !done.has(taskKey(t)));
+  const t0 = Date.now();
+  process.stderr.write(`${tasks.length} runs, ${tasks.length - todo.length} already in ${RESULTS}, ${todo.length} to go on ${JOBS} workers\n`);
+  await runWorkers(todo);
+  const want = new Set(tasks.map(taskKey));
+  const results = readResults().filter((r) => want.has(taskKey(r)));
+  const minutes = (Date.now() - t0) / 60000;
+  if (!has('no-doc')) writeDoc(results);
+  process.stderr.write(`done in ${fmt(minutes, 1)} min${has('no-doc') ? '' : `; wrote ${OUT}`}\n`);
 }
 
 await main();
