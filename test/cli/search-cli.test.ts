@@ -239,7 +239,7 @@ describe('kill -9 and --resume', () => {
     await sim.server.close();
   });
 
-  it('resumes a multi-fidelity study killed mid-promotion with zero repeated provider calls and the uninterrupted result', async () => {
+  it('resumes a multi-fidelity study killed mid-promotion with zero repeated provider calls and the uninterrupted result', { timeout: 240_000 }, async () => {
     const space = httpSpace(sim.server.url);
     expect(loadSpace(space).models.filter((m) => m.roles.includes('proposer'))).toHaveLength(4);
     // 50 prompts: fidelity levels 25 and 50, so mixtures are screened on 25 and promoted to 50.

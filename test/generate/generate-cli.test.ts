@@ -179,7 +179,7 @@ describe('kill -9, then the same command', () => {
   });
 
   for (const kind of ['sft', 'dpo'] as const) {
-    it(`${kind}: no paid call repeated, the output complete, in order, without duplicate lines`, async () => {
+    it(`${kind}: no paid call repeated, the output complete, in order, without duplicate lines`, { timeout: 180_000 }, async () => {
       const space = join(dir, `http-${kind}.yaml`);
       writeFileSync(space, overHttp(readFileSync(join(ROOT, 'search-spaces/sim.yaml'), 'utf8'), sim.server.url));
       const what = kind === 'sft' ? ['--mixture', MIXTURE] : ['--policy', POLICY, '--samples', '3', '--judge-mixture', JUDGES];

@@ -9,7 +9,7 @@ import { mulberry32 } from '../../src/random.js';
 import { STRATEGY_NAMES } from '../../src/search/strategies/index.js';
 
 describe('the budget is a promise', () => {
-  it('100 randomized searches with fidelity levels and replicates on the simulated world never exceed their budget', async () => {
+  it('100 randomized searches with fidelity levels and replicates on the simulated world never exceed their budget', { timeout: 240_000 }, async () => {
     const space = loadSpace(SIM_SPACE_FILE);
     const all = loadValidationSet(SIM_VALIDATION_FILE);
     const rand = mulberry32(20251121);
