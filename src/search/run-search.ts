@@ -10,9 +10,13 @@ import { openExecutor, SAMPLE_STRIDE, UNSETTLED, type Lease, type Storage } from
 import { PACKAGE_ROOT } from '../paths.js';
 import type { ChatProvider } from '../providers/types.js';
 import { chooseAnswer } from './answer.js';
+import { capAnswer, type CappedAnswer } from './capped-answer.js';
+import { capsOf, hasCaps } from './constraints.js';
 import { loadFmin } from './bfgs.js';
 import { costModel, trialMixture } from './budget-plan.js';
 import { fromMixtureFile, searchDims } from './encoding.js';
+import { deploymentContext, studyDims } from './_deployment.js';
+import { paretoStrategy } from './strategies/pareto.js';
 import { fidelityPlan, promptsSeen, promptsToMeasure } from './fidelity.js';
 import { measure, mergeStats, refresh, sessionCost, SpendRecorder, type SearchEvent, type Session, type StopReason } from './_session.js';
 import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName } from './strategies/index.js';
@@ -61,7 +65,11 @@ export interface SearchOutcome {
     posteriorMean: number;
     vsRunnerUp?: Comparison;
     vsBestSingle?: Comparison;
+    /** Under caps: the chosen mixture against the best the search saw without them (absent when they are the same). */
+    vsUnconstrained?: Comparison;
   };
+  /** Under `--max-cost` / `--max-latency`: the unconstrained best and the cheapest evaluated mixture beside the answer. */
+  capped?: CappedAnswer;
   spent: number;
   /**
    * Part of `spent` booked at its worst case for calls a killed process left in flight: they may have been billed,
@@ -163,8 +171,8 @@ async function openStudy(store: StudyStore, opts: SearchOptions): Promise<{ stud
 async function openSession(store: StudyStore, study: StudyRecord, opts: SearchOptions): Promise<Session> {
   const { space } = opts;
   const config = study.config;
-  const dims = searchDims(space);
-  const strategy = STRATEGIES[config.strategy as StrategyName];
+  const dims = studyDims(space, config);
+  const strategy = config.objective === 'pareto' && config.strategy === 'bfgs' ? paretoStrategy : STRATEGIES[config.strategy as StrategyName];
   if (!strategy) throw new InputError(`unknown strategy "${config.strategy}"`, { field: '--strategy' });
   if (config.strategy === 'exhaustive') checkExhaustive(dims, space.file);
   if (config.inner === 'nelder-mead') await loadFmin();
@@ -240,6 +248,7 @@ function strategyContext(s: Session): StrategyContext {
     cost: sessionCost(s),
     prior: costModel(s.space, s.items, undefined),
     ...(c.maxEvals !== undefined ? { maxEvals: c.maxEvals } : {}),
+    ...deploymentContext(s),
   };
 }
 
@@ -317,9 +326,11 @@ async function answer(s: Session, store = true): Promise<SearchOutcome> {
   s.emit({ type: 'stop', reason, detail: s.stop?.detail ?? '' });
   if (store) s.study = await s.store.updateStudy(s.study.name, { state: reason === 'interrupted' ? 'RUNNING' : 'COMPLETE', stopped: reason });
   await refresh(s);
-  const a = chooseAnswer(fitModel(s.view.trials, s.view.observations, s.items, s.dims, s.study.config.seed));
+  const all = chooseAnswer(fitModel(s.view.trials, s.view.observations, s.items, s.dims, s.study.config.seed));
+  if (all && store) await s.store.setEstimates(s.study.name, all.estimates);
+  const capped = all && capAnswer(all, s.view.trials, capsOf(s.study.config));
+  const a = capped?.answer;
   if (a && store) {
-    await s.store.setEstimates(s.study.name, a.estimates);
     const e = a.estimate;
     s.study = await s.store.updateStudy(s.study.name, {
       best: { trial: a.trial.number, score: e.mean, sd: e.sd, ci: e.ci, prompts: e.prompts, measurements: e.measurements, validationPrompts: s.items.length, posteriorMean: e.mean },
@@ -329,6 +340,7 @@ async function answer(s: Session, store = true): Promise<SearchOutcome> {
   const trials = [...s.view.trials];
   const calls = trials.reduce((acc, t) => ({ made: acc.made + (t.calls?.made ?? 0), cached: acc.cached + (t.calls?.cached ?? 0) }), { made: 0, cached: 0 });
   const outcome: SearchOutcome = { study: s.study, stopped: reason, trials, measurements: s.view.observations.filter((o) => o.state === 'COMPLETE').length, spent: s.spent, unsettled: s.unsettled, budget: s.budget, calls };
+  if (capped && hasCaps(s.study.config)) outcome.capped = capped;
   if (!a) return outcome;
   const best = trials.find((t) => t.number === a.trial.number)!;
   const compare = (other: TrialRecord | undefined): Comparison | undefined => {
@@ -349,6 +361,7 @@ async function answer(s: Session, store = true): Promise<SearchOutcome> {
     posteriorMean: a.estimate.mean,
     ...(compare(runnerUp) ? { vsRunnerUp: compare(runnerUp)! } : {}),
     ...(compare(bestSingle) ? { vsBestSingle: compare(bestSingle)! } : {}),
+    ...(capped && hasCaps(s.study.config) && compare(capped.unconstrained.trial) ? { vsUnconstrained: compare(capped.unconstrained.trial)! } : {}),
   };
   return outcome;
 }

@@ -139,6 +139,11 @@ export interface StudyConfig {
   fidelity?: FidelityPlan;
   /** Inner optimizer of the acquisition for `bfgs` (default `bfgs`; `nelder-mead` is fmin's simplex). */
   inner?: 'bfgs' | 'nelder-mead';
+  /** What the search improves: the best quality (default) or the whole quality-vs-cost front (`--objective pareto`). */
+  objective?: 'quality' | 'pareto';
+  /** Deployment caps: USD per 1,000 queries (`--max-cost`) and TFLOPs per query (`--max-latency`). */
+  maxCost?: number;
+  maxLatency?: number;
 }
 
 /** The search's answer: one rule (best model estimate in the search box) shared by search, report and `pareto`. */
