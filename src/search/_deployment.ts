@@ -1,17 +1,8 @@
-import type { SearchSpace } from '../config/space.js';
-import { capsOf, costMatters, deploymentView, studyDeployment, widenAggregators } from './constraints.js';
+import { capsOf, costMatters, deploymentView, studyDeployment } from './constraints.js';
 import { costCoveringDesign } from './cost-design.js';
-import { searchDims, type SearchDims } from './encoding.js';
 import type { Session } from './_session.js';
 import { spaceFillingCount } from './strategies/bfgs.js';
 import type { StrategyContext } from './strategies/types.js';
-import type { StudyConfig } from './types.js';
-
-/** The study's search box: the space's, with every aggregator-capable model added when cost matters (the cheap end). */
-export function studyDims(space: SearchSpace, config: Pick<StudyConfig, 'maxCost' | 'maxLatency' | 'objective'>): SearchDims {
-  const dims = searchDims(space);
-  return costMatters(config) ? widenAggregators(space, dims) : dims;
-}
 
 /**
  * The strategy context's deployment part when cost matters: costs (measured, else projected with the study's token

@@ -3,7 +3,7 @@ import { modelsWithRole, type SearchSpace } from '../config/space.js';
 import { projectQueryCost } from '../cost/projection.js';
 import type { TokenStats } from '../cost/token-stats.js';
 import { InputError } from '../config/input-error.js';
-import { fromMixtureFile, pointKey, toMixture, type Point, type SearchDims } from './encoding.js';
+import { fromMixtureFile, pointKey, searchDims, toMixture, type Point, type SearchDims } from './encoding.js';
 import type { StudyConfig, TrialRecord } from './types.js';
 
 /** Deployment caps of a study: USD per 1,000 queries and TFLOPs per query on the critical path (latency proxy). */
@@ -14,8 +14,8 @@ export interface DeploymentCaps {
 
 /** Where each cap came from, for messages: a flag or a field of the space file. */
 export interface CapSources {
-  maxCost: string;
-  maxLatency: string;
+  maxCost: { field: string; file?: string };
+  maxLatency: { field: string; file?: string };
 }
 
 /** One query's deployment cost and latency proxy, projected or measured. */
@@ -93,6 +93,12 @@ export function widenAggregators(space: SearchSpace, dims: SearchDims): SearchDi
   return { ...dims, aggregators };
 }
 
+/** The study's search box: the space's, with every aggregator-capable model added when cost matters (the cheap end). */
+export function studyDims(space: SearchSpace, config: Pick<StudyConfig, 'maxCost' | 'maxLatency' | 'objective'>): SearchDims {
+  const dims = searchDims(space);
+  return costMatters(config) ? widenAggregators(space, dims) : dims;
+}
+
 /**
  * Bad caps before anything is spent: a cap below the projected cost of every single model the search can reach
  * (no mixture is cheaper than its aggregator answering alone) can never be met.
@@ -102,13 +108,13 @@ export function checkCaps(space: SearchSpace, dims: SearchDims, caps: Deployment
   if (caps.maxCost !== undefined) {
     const cheapest = Math.min(...singles.map((q) => q.usd)) * 1000;
     if (caps.maxCost < cheapest)
-      throw new InputError(`${caps.maxCost} USD per 1k queries is below every model's cost (the cheapest single model is projected at $${cheapest.toFixed(3)} per 1k queries)`, { field: from.maxCost });
+      throw new InputError(`${caps.maxCost} USD per 1k queries is below every model's cost (the cheapest single model is projected at $${cheapest.toFixed(3)} per 1k queries)`, from.maxCost);
   }
   if (caps.maxLatency !== undefined) {
     const known = singles.map((q) => q.latencyProxyTflops).filter((t): t is number => t !== null);
-    if (!known.length) throw new InputError('no searchable model has a parameter count (params), so no latency can be projected', { field: from.maxLatency });
+    if (!known.length) throw new InputError('no searchable model has a parameter count (params), so no latency can be projected', from.maxLatency);
     const fastest = Math.min(...known);
-    if (caps.maxLatency < fastest) throw new InputError(`${caps.maxLatency} TFLOPs per query is below every model's latency proxy (the fastest single model is projected at ${fastest.toPrecision(3)})`, { field: from.maxLatency });
+    if (caps.maxLatency < fastest) throw new InputError(`${caps.maxLatency} TFLOPs per query is below every model's latency proxy (the fastest single model is projected at ${fastest.toPrecision(3)})`, from.maxLatency);
   }
 }
 

@@ -16,6 +16,9 @@ export function registerSearch(program: Command): void {
     // No commander defaults for what a study stores: on --resume, a flag left out must be told apart from one given.
     .addOption(new Option('--strategy <name>', 'search strategy: bfgs (multi-fidelity, the default) or a baseline').choices(['bfgs', 'random', 'greedy', 'archon', 'exhaustive']))
     .addOption(new Option('--inner-optimizer <name>', 'how bfgs maximizes the acquisition: bfgs (analytic gradients) or nelder-mead (fmin) (default: bfgs)').choices(['bfgs', 'nelder-mead']))
+    .option('--max-cost <usd>', 'deployment cap: USD per 1,000 queries of the answer (measured); the search proposes mixtures projected within it (default: the space\'s search.maxCost)', numberArg({ positive: true }))
+    .option('--max-latency <tflops>', 'deployment cap: TFLOPs per query on the critical path (latency proxy) (default: the space\'s search.maxLatency)', numberArg({ positive: true }))
+    .addOption(new Option('--objective <what>', 'quality: the best mixture (default); pareto: the whole quality-vs-cost front').choices(['quality', 'pareto']))
     .option('--seed <n>', 'seed of the strategy\'s randomness (default: 0)', numberArg({ integer: true, min: 0 }))
     .option('--concurrency <n>', 'validation prompts evaluated at once', numberArg({ integer: true, positive: true, max: 256 }), 4)
     .option('--db <file|url>', 'database for the cache, the spend ledger and studies: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')
