@@ -1,6 +1,7 @@
-import { singleModelMixture } from '../config/mixture.js';
-import { modelsWithRole, type SearchSpace } from '../config/space.js';
-import { projectQueryCost } from '../cost/projection.js';
+import { findModel, modelsWithRole, type SearchSpace } from '../config/space.js';
+import { callCostUsd } from '../cost/price.js';
+import { activeParamsB, callTflops } from '../cost/tflops.js';
+import { projectQueryCost, TOKEN_PRIORS } from '../cost/projection.js';
 import type { TokenStats } from '../cost/token-stats.js';
 import { InputError } from '../config/input-error.js';
 import { fromMixtureFile, pointKey, searchDims, toMixture, type Point, type SearchDims } from './encoding.js';
@@ -100,21 +101,32 @@ export function studyDims(space: SearchSpace, config: Pick<StudyConfig, 'maxCost
 }
 
 /**
- * Bad caps before anything is spent: a cap below the projected cost of every single model the search can reach
- * (no mixture is cheaper than its aggregator answering alone) can never be met.
+ * The least a query through `id` alone can cost: reading a typical user prompt (the prior), writing nothing. Every
+ * mixture pays at least its aggregator's share of that, so a cap below it for every model can never be met.
+ */
+function floorOf(space: SearchSpace, id: string): QueryCost {
+  const m = findModel(space, id)!;
+  const p = activeParamsB(space, id);
+  return { usd: callCostUsd(m, TOKEN_PRIORS.userPrompt, 0), latency: p === undefined ? null : callTflops(p, TOKEN_PRIORS.userPrompt) };
+}
+
+/**
+ * Bad caps before anything is spent: a cap below the least any single model the search can reach could cost (no
+ * mixture is cheaper than its aggregator answering alone). Caps above that but below what models really cost are
+ * the search's to find out: it then says that nothing evaluated meets them.
  */
 export function checkCaps(space: SearchSpace, dims: SearchDims, caps: DeploymentCaps, from: CapSources): void {
-  const singles = dims.aggregators.map((id) => projectQueryCost(singleModelMixture(id), space));
+  const floors = dims.aggregators.map((id) => floorOf(space, id));
   if (caps.maxCost !== undefined) {
-    const cheapest = Math.min(...singles.map((q) => q.usd)) * 1000;
+    const cheapest = Math.min(...floors.map((q) => q.usd)) * 1000;
     if (caps.maxCost < cheapest)
-      throw new InputError(`${caps.maxCost} USD per 1k queries is below every model's cost (the cheapest single model is projected at $${cheapest.toFixed(3)} per 1k queries)`, from.maxCost);
+      throw new InputError(`${caps.maxCost} USD per 1k queries is below every model's cost (the cheapest single model costs at least $${cheapest.toPrecision(3)} per 1k queries just to read a typical prompt)`, from.maxCost);
   }
   if (caps.maxLatency !== undefined) {
-    const known = singles.map((q) => q.latencyProxyTflops).filter((t): t is number => t !== null);
+    const known = floors.map((q) => q.latency).filter((t): t is number => t !== null);
     if (!known.length) throw new InputError('no searchable model has a parameter count (params), so no latency can be projected', from.maxLatency);
     const fastest = Math.min(...known);
-    if (caps.maxLatency < fastest) throw new InputError(`${caps.maxLatency} TFLOPs per query is below every model's latency proxy (the fastest single model is projected at ${fastest.toPrecision(3)})`, from.maxLatency);
+    if (caps.maxLatency < fastest) throw new InputError(`${caps.maxLatency} TFLOPs per query is below every model's latency proxy (the fastest single model needs at least ${fastest.toPrecision(3)} to read a typical prompt)`, from.maxLatency);
   }
 }
 

@@ -225,8 +225,13 @@ async function rerunUnfinished(s: Session): Promise<void> {
 /** The aggregator alone, per aggregator, on the first fidelity level: a cheap reference and the model's value at zero proposers. */
 async function measureReferences(s: Session): Promise<void> {
   const level = s.plan.levels[0]!;
-  for (const agg of s.dims.aggregators) {
+  const deploy = deploymentContext(s).deployment;
+  const single = (agg: number) => ({ counts: s.dims.proposers.map(() => 0), agg });
+  const cheapest = deploy ? s.dims.aggregators.map((_, a) => a).reduce((x, y) => (deploy.cost(single(y)).usd < deploy.cost(single(x)).usd ? y : x)) : -1;
+  for (const [a, agg] of s.dims.aggregators.entries()) {
     if (s.stop || s.signal?.aborted) return;
+    // Over the caps a single model is no use as an answer; the cheapest is measured anyway (the projection may be pessimistic).
+    if (deploy && a !== cheapest && !deploy.feasible(single(a))) continue;
     const m = singleModelMixture(agg);
     if (s.view.trials.some((t) => t.mixtureKey === mixtureKey(m))) continue;
     const promptIds = s.plan.order.slice(0, level);

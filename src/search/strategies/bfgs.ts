@@ -264,10 +264,12 @@ export const bfgsStrategy: Strategy = {
 function randomScreen(view: StudyView, ctx: StrategyContext, rand: () => number): Suggestion | null {
   const tried = triedPoints(view, ctx.dims);
   if (countNonEmpty(view, ctx.dims) >= boxSize(ctx.dims)) return null;
-  for (;;) {
+  // Under caps the likely-feasible part of the box may be empty: give up after a bounded search.
+  for (let i = 0; !ctx.deployment || i < 10_000; i++) {
     const p = randomPoint(ctx.dims, rand);
     if (!tried.has(pointKey(p)) && (ctx.deployment?.feasible(p) ?? true)) return screen(ctx.dims, p, ctx.fidelity.levels[0]!, 'random (no model yet)');
   }
+  return null;
 }
 
 function choose(view: StudyView, ctx: StrategyContext, model: SurrogateModel, tried: Set<string>, rand: () => number): Suggestion | null {

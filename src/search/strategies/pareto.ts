@@ -10,7 +10,9 @@ import { randomPoint } from './random.js';
 import type { Strategy, StrategyContext, StudyView, Suggestion } from './types.js';
 
 /** Random box points scored per step besides the cheap end and the neighbours of the front. */
-const RANDOM_CANDIDATES = 1500;
+const RANDOM_CANDIDATES = 600;
+/** Screens priced exactly per step (by value, and by value per deployment dollar). */
+const PRICED = 40;
 /** Below this expected hypervolume gain (USD per query × score points) nothing is worth measuring. */
 const CONVERGED_EHVI = 1e-8;
 
@@ -82,16 +84,20 @@ function chooseForFront(view: StudyView, ctx: StrategyContext, deploy: Deploymen
       options.push({ suggestion: o.suggestion, value, usd: o.usd });
     }
   }
+  const screens: Array<Option & { proxy: number; mixture: ReturnType<typeof toMixture>; ids: string[] }> = [];
+  const screenNoise = fidelity.levels.slice(0, 2).map((level) => model.estimates.noiseOf(new Map(fidelity.order.slice(0, level).map((id) => [id, 1]))));
   for (const p of candidates(dims, deploy, front.map((f) => f.b.point), tried, mulberry32(seedFor(ctx.seed, view.observations.length, 0xfa7e)))) {
-    const mean = gp.predict(features(dims, p)).mean;
+    const { mean, variance } = gp.predict(features(dims, p));
     const mixture = toMixture(dims, p);
-    for (const level of fidelity.levels.slice(0, 2)) {
+    for (const [k, level] of fidelity.levels.slice(0, 2).entries()) {
       const ids = fidelity.order.slice(0, level);
-      const noise = model.estimates.noiseOf(new Map(ids.map((id) => [id, 1])));
-      const value = expectedHvImprovement(front, ref, deploy.cost(p).usd, mean, spreadAfter(model, p, noise));
-      options.push({ suggestion: screen(dims, p, level, '', mean), value, usd: ctx.cost.measurement(mixture, ids, 0) });
+      const value = expectedHvImprovement(front, ref, deploy.cost(p).usd, mean, variance / Math.sqrt(variance + screenNoise[k]!));
+      screens.push({ suggestion: screen(dims, p, level, '', mean), value, usd: NaN, proxy: value / (level * deploy.cost(p).usd), mixture, ids });
     }
   }
+  // Pricing a measurement is the costly part: only the leaders by value, and by value per deployment dollar, are priced.
+  const leaders = new Set([...[...screens].sort((a, b) => b.value - a.value).slice(0, PRICED), ...[...screens].sort((a, b) => b.proxy - a.proxy).slice(0, PRICED)]);
+  for (const o of leaders) options.push({ suggestion: o.suggestion, value: o.value, usd: ctx.cost.measurement(o.mixture, o.ids, 0) });
   const left = ctx.budget.total - ctx.budget.spent;
   const worth = options.filter((o) => o.value >= CONVERGED_EHVI);
   if (!worth.length) return null;
