@@ -89,7 +89,7 @@ const CASES: Record<string, Case[]> = {
     { args: ['report', 'done', '--db', 'study.sqlite', '--out', 'afile'], says: /afile \(--out\): is a file/ },
     { args: ['report', 'other', '--db', 'study.sqlite'], says: /unknown study "other" in .*study\.sqlite \(known: done\)/ },
     { args: ['pareto', 'done', '--db', 'notadb.sqlite'], says: /notadb\.sqlite \(--db\): cannot be opened/ },
-    { args: ['pareto', 'done', '--db', 'study.sqlite', '--max-cost', '-1'], says: /--max-cost.*at least 0/ },
+    { args: ['pareto', 'done', '--db', 'study.sqlite', '--max-cost', '-1'], says: /--max-cost.*greater than 0/ },
   ],
   sim: [
     { args: ['sim', 'truth', '--mixture', 'mix-unknown.json'], says: /mix-unknown\.json:3 \(aggregator\): unknown model/ },
