@@ -106,6 +106,9 @@ function studyLine(a: ReportAnalysis): string {
     `${a.points.length} mixtures evaluated`,
     s.state === 'COMPLETE' ? `finished${s.stopped ? ` (${s.stopped})` : ''}` : `still running${s.stopped ? ` (stopped: ${s.stopped})` : ''}`,
   ];
+  if (s.config.objective === 'pareto') parts.push('objective: the quality-vs-cost front');
+  if (s.config.maxCost !== undefined) parts.push(`cap $${s.config.maxCost} per 1k queries (the recommendation's measured cost meets it)`);
+  if (s.config.maxLatency !== undefined) parts.push(`cap ${s.config.maxLatency} TFLOPs per query (critical path)`);
   if (a.unfinished.length) parts.push(`${a.unfinished.length} failed or unfinished`);
   if (a.judgeCostPerPrompt !== undefined) parts.push(`judging ${fmtUsd(a.judgeCostPerPrompt)} per validation prompt (search cost)`);
   return parts.join(' · ');

@@ -1,3 +1,4 @@
+import type { Mixture } from '../config/mixture.js';
 import { findModel, modelsWithRole, type SearchSpace } from '../config/space.js';
 import { callCostUsd } from '../cost/price.js';
 import { activeParamsB, callTflops } from '../cost/tflops.js';
@@ -58,9 +59,13 @@ export function measuredFits(t: Pick<TrialRecord, 'costPerQuery' | 'latencyProxy
   return c !== undefined && meetsCaps(c, caps);
 }
 
-export function projectedCost(dims: SearchDims, space: SearchSpace, p: Point, stats?: TokenStats): QueryCost {
-  const q = projectQueryCost(toMixture(dims, p), space, stats);
+export function projectedQuery(m: Mixture, space: SearchSpace, stats?: TokenStats): QueryCost {
+  const q = projectQueryCost(m, space, stats);
   return { usd: q.usd, latency: q.latencyProxyTflops };
+}
+
+export function projectedCost(dims: SearchDims, space: SearchSpace, p: Point, stats?: TokenStats): QueryCost {
+  return projectedQuery(toMixture(dims, p), space, stats);
 }
 
 /**

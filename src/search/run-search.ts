@@ -11,7 +11,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 import type { ChatProvider } from '../providers/types.js';
 import { chooseAnswer } from './answer.js';
 import { capAnswer, type CappedAnswer } from './capped-answer.js';
-import { capsOf, hasCaps, studyDims } from './constraints.js';
+import { capsOf, hasCaps, meetsCaps, projectedQuery, studyDims } from './constraints.js';
 import { loadFmin } from './bfgs.js';
 import { costModel, trialMixture } from './budget-plan.js';
 import { fromMixtureFile, searchDims } from './encoding.js';
@@ -305,8 +305,10 @@ async function searchLoop(s: Session): Promise<void> {
 async function closingReferences(s: Session): Promise<void> {
   if (s.stop?.reason !== 'max-evals' && s.stop?.reason !== 'converged') return;
   const reached = Math.max(s.plan.levels[0]!, ...s.view.observations.filter((o) => o.state === 'COMPLETE' && o.sampleOffset === 0).map((o) => o.fidelity));
+  const caps = capsOf(s.study.config);
   for (const m of referenceMixtures(s.space)) {
     if (s.signal?.aborted || s.view.trials.some((t) => t.mixtureKey === mixtureKey(m))) continue;
+    if (hasCaps(s.study.config) && !meetsCaps(projectedQuery(m, s.space, s.stats), caps)) continue; // over the caps: no use as an answer
     const cost = sessionCost(s);
     const level = [...s.plan.levels].reverse().find((l) => l <= reached && fits(s, cost.measurement(m, s.plan.order.slice(0, l), 0)));
     if (level === undefined) continue;
