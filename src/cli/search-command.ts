@@ -361,11 +361,12 @@ function costLine(c: StudyConfig): string {
   return said.length ? `; ${said.join(', ')}` : '';
 }
 
+const capsText = (c: StudyConfig) => [c.maxCost !== undefined ? `$${c.maxCost} per 1k queries` : '', c.maxLatency !== undefined ? `${c.maxLatency} TFLOPs/query` : ''].filter(Boolean).join(' and ');
+
 /** Nothing evaluated meets the caps: say so, and show the cheapest evaluated mixture and the unconstrained best. */
 function noFeasible(o: SearchOutcome): string[] {
   const c = o.capped!;
-  const caps = [o.study.config.maxCost !== undefined ? `$${o.study.config.maxCost} per 1k queries` : '', o.study.config.maxLatency !== undefined ? `${o.study.config.maxLatency} TFLOPs/query` : ''].filter(Boolean).join(' and ');
-  const out = [`no evaluated mixture's measured cost meets the cap (${caps}): nothing to recommend`];
+  const out = [`no evaluated mixture's measured cost meets the cap (${capsText(o.study.config)}): nothing to recommend`];
   if (c.cheapest) out.push(`  cheapest evaluated: ${c.cheapest.label} at ${per1k(c.cheapest.costPerQuery)}, ${tflops(c.cheapest.latencyProxyPerQuery)} on the critical path, score ${c.cheapest.score?.toFixed(1) ?? '?'}`);
   out.push(`  best without the cap: ${c.unconstrained.trial.label} at ${per1k(c.unconstrained.trial.costPerQuery)}, score ${c.unconstrained.estimate.mean.toFixed(1)} [${c.unconstrained.estimate.ci[0].toFixed(1)}, ${c.unconstrained.estimate.ci[1].toFixed(1)}]`);
   return out;
@@ -382,7 +383,8 @@ function summary(o: SearchOutcome, reportPath?: string): string {
     lines.push(`best: ${t.label}`);
     lines.push(`  score ${e.mean.toFixed(1)} [${e.ci[0].toFixed(1)}, ${e.ci[1].toFixed(1)}] (95% interval; model estimate for all ${total} prompts, no selection bias)`);
     lines.push(`  stands on ${e.measurements} measurement${e.measurements === 1 ? '' : 's'} of this mixture on ${e.prompts} of ${total} prompts (measured there: ${t.score!.toFixed(1)}), and ${o.trials.length - 1} other mixtures`);
-    lines.push(`  $${(t.costPerQuery ?? 0).toFixed(5)}/query (${per1k(t.costPerQuery)}, measured), ${tflops(t.tflopsPerQuery)}`);
+    lines.push(`  $${(t.costPerQuery ?? 0).toFixed(5)}/query, ${tflops(t.tflopsPerQuery)}`);
+    if (o.capped) lines.push(`  measured ${per1k(t.costPerQuery)}: within the cap (${capsText(o.study.config)})`);
     for (const [what, c] of [['runner-up', b.vsRunnerUp], ['best single model', b.vsBestSingle]] as const) {
       if (c) lines.push(`  vs ${what} (${c.againstLabel}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}]${c.diff.distinguishable ? '' : ' — not distinguishable on this validation set'}`);
     }
