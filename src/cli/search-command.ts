@@ -13,7 +13,7 @@ import type { ValidationItem } from '../eval/types.js';
 import { checkDbLocation, isDbUrl, maskDbUrl, openStorage, type Storage } from '../executor/index.js';
 import { resolveDbPath, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../paths.js';
 import { stratifiedSubset } from '../search/fidelity.js';
-import { searchDims } from '../search/encoding.js';
+import { capsOf, checkCaps, studyDims, type CapSources } from '../search/constraints.js';
 import { ProgressView } from './search-progress.js';
 import { checkJudgeFlags, loadJudgeStudy } from './_judge-study.js';
 import { objectiveTerms } from '../search/objective-terms.js';
@@ -42,9 +42,12 @@ export interface SearchFlags {
   /** Use a stratified subset of this many validation prompts. */
   prompts?: number;
   innerOptimizer?: 'bfgs' | 'nelder-mead';
-  /** `judge`: search judging mixtures, scored by agreement with `--preferences`. */
-  objective?: 'quality' | 'judge';
+  /** `judge`: search judging mixtures, scored by agreement with `--preferences`; `pareto`: the quality-vs-cost front. */
+  objective?: 'quality' | 'pareto' | 'judge';
   preferences?: string;
+  /** Deployment caps: USD per 1,000 queries and TFLOPs per query. */
+  maxCost?: number;
+  maxLatency?: number;
   /** Run the study with this many local worker processes (`moa-search worker`). */
   workers?: number;
   /** Comma-separated earlier studies whose compatible observations the new study starts with. */
@@ -78,7 +81,7 @@ export interface Prepared {
  * prompts the study uses: a stored subset on resume, `--prompts n`, else all (the strategy chooses fidelity per
  * measurement).
  */
-export function prepare(config: StudyConfig, studyName: string, promptsFlag?: number): Prepared {
+export function prepare(config: StudyConfig, studyName: string, promptsFlag?: number, flags: SearchFlags = {}): Prepared {
   const space = loadSpace(config.spaceFile);
   const judge = config.objective === 'judge' ? loadJudgeStudy(space, config.validationFile) : undefined;
   let items = judge?.items ?? loadValidationSet(config.validationFile);
@@ -86,8 +89,10 @@ export function prepare(config: StudyConfig, studyName: string, promptsFlag?: nu
     if (!items.length) throw new InputError('the validation set is empty', { file: config.validationFile });
     if (!space.judge) throw new InputError('no judge: add `judge: { model: <id> }` (or `judge.mixture`) to the search space', { file: space.file, field: 'judge' });
     checkSearchRoles(space, judgeModelOf(resolveJudge(space)));
+    config = withSpaceCaps(config, space);
   }
-  const dims = judge ? judge.objective.dims(space) : searchDims(space);
+  const dims = judge ? judge.objective.dims(space) : studyDims(space, config);
+  if (!judge) checkCaps(space, dims, capsOf(config), capSources(flags, space));
   if (config.strategy === 'exhaustive') checkExhaustive(dims, space.file);
   let promptIds = config.promptIds;
   if (promptIds) {
@@ -104,6 +109,18 @@ export function prepare(config: StudyConfig, studyName: string, promptsFlag?: nu
   return { space, items, config: { ...config, layers: dims.layerOptions.length > 1 ? dims.layerOptions : dims.layers, aggregators: dims.aggregators, ...(promptIds ? { promptIds } : {}) }, studyName, ...(judge ? { objective: judge.objective } : {}) };
 }
 
+/** Caps the space file sets under `search:` apply when no flag gives them (the flags are already in `config`). */
+function withSpaceCaps(config: StudyConfig, space: SearchSpace): StudyConfig {
+  const { maxCost, maxLatency } = space.search;
+  return { ...config, ...(config.maxCost === undefined && maxCost !== undefined ? { maxCost } : {}), ...(config.maxLatency === undefined && maxLatency !== undefined ? { maxLatency } : {}) };
+}
+
+/** Name the flag when one gave the cap (now or when the study was created), else the space's field. */
+function capSources(flags: SearchFlags, space: SearchSpace): CapSources {
+  const from = (flag: string, field: string, given: number | undefined, inSpace: number | undefined) => (given === undefined && inSpace !== undefined ? { field, file: space.file } : { field: flag });
+  return { maxCost: from('--max-cost', 'search.maxCost', flags.maxCost, space.search.maxCost), maxLatency: from('--max-latency', 'search.maxLatency', flags.maxLatency, space.search.maxLatency) };
+}
+
 /** The flags alone, before any file is read. */
 function checkFlags(flags: SearchFlags): void {
   if (flags.strategy !== undefined && !STRATEGY_NAMES.includes(flags.strategy as StrategyName))
@@ -115,6 +132,8 @@ function checkFlags(flags: SearchFlags): void {
   if (flags.resume && !flags.study) throw new InputError('--resume needs --study <name>', { field: '--resume' });
   if (!flags.resume && flags.budget === undefined) throw new InputError('--budget <usd> is required (e.g. --budget 1)', { field: '--budget' });
   checkJudgeFlags(flags);
+  if (flags.objective === 'judge' && (flags.maxCost !== undefined || flags.maxLatency !== undefined))
+    throw new InputError('deployment caps apply to answering mixtures, not to --objective judge: drop the cap', { field: flags.maxCost !== undefined ? '--max-cost' : '--max-latency' });
   if (flags.out !== undefined && flags.report === false) throw new InputError('names the report folder, but --no-report writes no report: drop one of the two', { field: '--out' });
 }
 
@@ -134,6 +153,8 @@ function checkResumeFlags(flags: SearchFlags, stored: StudyRecord): string[] {
   if (flags.objective !== undefined && flags.objective !== (c.objective ?? 'quality')) refuse('--objective', flags.objective, c.objective ?? 'quality');
   if (flags.preferences !== undefined && (c.objective !== 'judge' || resolve(flags.preferences) !== resolve(c.validationFile))) refuse('--preferences', flags.preferences, c.objective === 'judge' ? c.validationFile : 'no preference set');
   if (flags.innerOptimizer !== undefined && flags.innerOptimizer !== (c.inner ?? 'bfgs')) refuse('--inner-optimizer', flags.innerOptimizer, c.inner ?? 'bfgs');
+  if (flags.maxCost !== undefined && flags.maxCost !== c.maxCost) refuse('--max-cost', flags.maxCost, c.maxCost ?? 'none');
+  if (flags.maxLatency !== undefined && flags.maxLatency !== c.maxLatency) refuse('--max-latency', flags.maxLatency, c.maxLatency ?? 'none');
   const said: string[] = [];
   if (flags.budget !== undefined && flags.budget !== c.budget) said.push(`budget: $${flags.budget} (the study had $${c.budget}; it has spent $${stored.spent.toFixed(4)})`);
   if (flags.maxEvals !== undefined && flags.maxEvals !== c.maxEvals) said.push(`max-evals: ${flags.maxEvals} (the study had ${c.maxEvals ?? 'none'})`);
@@ -159,7 +180,7 @@ async function openToResume(flags: SearchFlags, db: string): Promise<Opened> {
     const runner = await store!.runner(stored.name);
     if (runner) throw new InputError(`study "${stored.name}" is being run by ${runner}: wait for it or stop it first`, { field: '--study' });
     const notes = checkResumeFlags(flags, stored);
-    const prepared = prepare({ ...stored.config, budget: flags.budget ?? stored.config.budget, maxEvals: flags.maxEvals ?? stored.config.maxEvals }, stored.name);
+    const prepared = prepare({ ...stored.config, budget: flags.budget ?? stored.config.budget, maxEvals: flags.maxEvals ?? stored.config.maxEvals }, stored.name, undefined, flags);
     if (flags.prompts !== undefined && flags.prompts !== prepared.items.length) throw new InputError('--prompts cannot change on --resume: a study keeps its prompts', { field: '--prompts' });
     checkReportDir(flags, db, stored.name);
     if (!(prepared.config.budget > stored.spent)) notes.push(`study ${stored.name} already spent $${stored.spent.toFixed(4)} of its $${prepared.config.budget} budget`);
@@ -187,6 +208,9 @@ async function openNew(flags: SearchFlags, db: string): Promise<Opened> {
       ...(flags.innerOptimizer && flags.innerOptimizer !== 'bfgs' ? { inner: flags.innerOptimizer } : {}),
       budget: flags.budget!,
       ...(flags.maxEvals !== undefined ? { maxEvals: flags.maxEvals } : {}),
+      ...(flags.maxCost !== undefined ? { maxCost: flags.maxCost } : {}),
+      ...(flags.maxLatency !== undefined ? { maxLatency: flags.maxLatency } : {}),
+      ...(flags.objective === 'pareto' ? { objective: 'pareto' as const } : {}),
       layers: 2,
       aggregators: [],
       simulated,
@@ -194,6 +218,7 @@ async function openNew(flags: SearchFlags, db: string): Promise<Opened> {
     },
     flags.study ?? generatedStudyName(),
     flags.prompts,
+    flags,
   );
   checkReportDir(flags, db, prepared.studyName);
   if (flags.warmStart !== undefined && !isDbUrl(db) && !existsSync(db)) throw new InputError(`--warm-start: no database at ${db}, so no study to start from (give the --db that holds it)`, { field: '--warm-start' });
@@ -264,11 +289,11 @@ export async function searchCommand(flags: SearchFlags): Promise<void> {
   // The hint is printed: a password in a --db URL is masked (give it again, or set MOA_SEARCH_DB).
   const resumeHint = `moa-search --study ${studyName} --resume${flags.db ? ` --db ${isDbUrl(flags.db) ? maskDbUrl(flags.db) : flags.db}` : ''}`;
   err.write(`study: ${studyName}  (resume with: ${resumeHint})\n`);
-  const dims = prepared.objective?.dims(space) ?? searchDims(space);
+  const dims = prepared.objective?.dims(space) ?? studyDims(space, config);
   const terms = objectiveTerms(config.objective);
   err.write(
     `${config.strategy} over ${dims.proposers.length} ${config.objective === 'judge' ? 'judges' : 'proposers'} × ${dims.aggregators.length} ${config.objective === 'judge' ? 'deciding judge' : 'aggregator'}${dims.aggregators.length > 1 ? 's' : ''}${dims.layerOptions.length > 1 ? ` × ${dims.layerOptions.length} depths` : ''}, ` +
-      `${items.length} ${terms.items}, budget $${config.budget}${config.maxEvals ? `, at most ${config.maxEvals} measurements` : ''}\n`,
+      `${items.length} ${terms.items}, budget $${config.budget}${config.maxEvals ? `, at most ${config.maxEvals} measurements` : ''}${costLine(config)}\n`,
   );
 
   const controller = new AbortController();
@@ -341,9 +366,11 @@ export function jsonOf(o: SearchOutcome, reportPath?: string) {
           costPerQuery: b.trial.costPerQuery,
           tflopsPerQuery: b.trial.tflopsPerQuery,
           ...(b.vsRunnerUp ? { vsRunnerUp: { label: b.vsRunnerUp.againstLabel, diff: b.vsRunnerUp.diff.diff, ci: b.vsRunnerUp.diff.ci, distinguishable: b.vsRunnerUp.diff.distinguishable } } : {}),
+          ...(b.vsUnconstrained ? { vsUnconstrained: { label: b.vsUnconstrained.againstLabel, diff: b.vsUnconstrained.diff.diff, ci: b.vsUnconstrained.diff.ci, distinguishable: b.vsUnconstrained.diff.distinguishable } } : {}),
           ...(b.vsBestSingle ? { vsBestSingle: { label: b.vsBestSingle.againstLabel, diff: b.vsBestSingle.diff.diff, ci: b.vsBestSingle.diff.ci, distinguishable: b.vsBestSingle.diff.distinguishable } } : {}),
         }
       : null,
+    ...(o.capped ? { caps: capsOf(o.study.config), unconstrained: { label: o.capped.unconstrained.trial.label, score: o.capped.unconstrained.estimate.mean, ci: o.capped.unconstrained.estimate.ci, costPerQuery: o.capped.unconstrained.trial.costPerQuery }, ...(o.capped.cheapest ? { cheapest: { label: o.capped.cheapest.label, costPerQuery: o.capped.cheapest.costPerQuery, score: o.capped.cheapest.score } } : {}) } : {}),
     trials: o.trials.length,
     measurements: o.measurements,
     spent: o.spent,
@@ -360,6 +387,26 @@ const tflops = (v: number | undefined) => (v !== undefined && Number.isFinite(v)
 
 const pm = (v: number) => (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(1);
 
+const per1k = (usd: number | undefined) => (usd === undefined ? 'cost unknown' : `$${(usd * 1000).toFixed(3)} per 1k queries`);
+
+/** The header's cost part: the objective and the caps. */
+function costLine(c: StudyConfig): string {
+  const parts = [c.objective === 'pareto' ? 'objective: the quality-vs-cost front' : '', c.maxCost !== undefined ? `cap $${c.maxCost} per 1k queries` : '', c.maxLatency !== undefined ? `cap ${c.maxLatency} TFLOPs/query (critical path)` : ''];
+  const said = parts.filter(Boolean);
+  return said.length ? `; ${said.join(', ')}` : '';
+}
+
+const capsText = (c: StudyConfig) => [c.maxCost !== undefined ? `$${c.maxCost} per 1k queries` : '', c.maxLatency !== undefined ? `${c.maxLatency} TFLOPs/query` : ''].filter(Boolean).join(' and ');
+
+/** Nothing evaluated meets the caps: say so, and show the cheapest evaluated mixture and the unconstrained best. */
+function noFeasible(o: SearchOutcome): string[] {
+  const c = o.capped!;
+  const out = [`no evaluated mixture's measured cost meets the cap (${capsText(o.study.config)}): nothing to recommend`];
+  if (c.cheapest) out.push(`  cheapest evaluated: ${c.cheapest.label} at ${per1k(c.cheapest.costPerQuery)}, ${tflops(c.cheapest.latencyProxyPerQuery)} on the critical path, score ${c.cheapest.score?.toFixed(1) ?? '?'}`);
+  out.push(`  best without the cap: ${c.unconstrained.trial.label} at ${per1k(c.unconstrained.trial.costPerQuery)}, score ${c.unconstrained.estimate.mean.toFixed(1)} [${c.unconstrained.estimate.ci[0].toFixed(1)}, ${c.unconstrained.estimate.ci[1].toFixed(1)}]`);
+  return out;
+}
+
 function summary(o: SearchOutcome, reportPath?: string): string {
   const lines: string[] = [];
   lines.push(`study ${o.study.name}: ${o.trials.length} mixtures, ${o.measurements} measurements, stopped (${o.stopped})`);
@@ -373,11 +420,15 @@ function summary(o: SearchOutcome, reportPath?: string): string {
     lines.push(`  ${w.score} ${e.mean.toFixed(1)} [${e.ci[0].toFixed(1)}, ${e.ci[1].toFixed(1)}] (95% interval; model estimate for all ${total} ${w.items}, no selection bias)`);
     lines.push(`  stands on ${e.measurements} measurement${e.measurements === 1 ? '' : 's'} of this mixture on ${e.prompts} of ${total} ${w.items} (measured there: ${t.score!.toFixed(1)}), and ${o.trials.length - 1} other mixtures`);
     lines.push(`  $${(t.costPerQuery ?? 0).toFixed(5)}/${w.per}, ${tflops(t.tflopsPerQuery)}`);
+    if (o.capped) lines.push(`  measured ${per1k(t.costPerQuery)}: within the cap (${capsText(o.study.config)})`);
     for (const [what, c] of [['runner-up', b.vsRunnerUp], [w.single, b.vsBestSingle]] as const) {
       if (c) lines.push(`  vs ${what} (${c.againstLabel}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}]${c.diff.distinguishable ? '' : ` — not distinguishable on these ${w.items}`}`);
     }
+    if (b.vsUnconstrained) lines.push(`  vs the best without the cap (${b.vsUnconstrained.againstLabel}, ${per1k(o.capped!.unconstrained.trial.costPerQuery)}): ${pm(b.vsUnconstrained.diff.diff)} [${pm(b.vsUnconstrained.diff.ci[0])}, ${pm(b.vsUnconstrained.diff.ci[1])}]${b.vsUnconstrained.diff.distinguishable ? '' : ' — not distinguishable on this validation set'}`);
+    else if (o.capped) lines.push('  it is also the best mixture the search saw without the cap');
     lines.push(`  mixture: ${JSON.stringify(b.mixture)}`);
-  } else lines.push('no trial completed: nothing to recommend');
+  } else if (o.capped) lines.push(...noFeasible(o));
+  else lines.push('no trial completed: nothing to recommend');
   lines.push(`spent: $${o.spent.toFixed(4)} of $${o.budget.toFixed(4)} (provider calls ${o.calls.made} made, ${o.calls.cached} cached)`);
   if (o.unsettled > 0) lines.push(`  of which $${o.unsettled.toFixed(4)} is booked at worst case for calls a killed session left in flight (they may have been billed)`);
   if (reportPath) lines.push(`report: ${reportPath}`);

@@ -90,6 +90,9 @@ export const SearchSettingsSchema = z
     /** Total layers (aggregator included); a list searches each of those layer counts. */
     layers: z.union([z.number().int().min(1).max(8), z.array(z.number().int().min(2).max(8)).min(1)]).default(2),
     aggregators: z.array(z.string().min(1)).min(1).optional(),
+    /** Deployment caps (as `--max-cost` / `--max-latency`): USD per 1,000 queries, TFLOPs per query. */
+    maxCost: z.number().positive().optional(),
+    maxLatency: z.number().positive().optional(),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import { bestTrial } from '../search/answer.js';
 import { objectiveTerms } from '../search/objective-terms.js';
+import { bestWithin, costAnswerLines, costAnswers } from './cost-answers.js';
 import type { ReportAnalysis, TrialPoint } from './analyze.js';
 import { fmtCi, fmtScore, fmtTflops, fmtUsd } from './_format.js';
 
@@ -29,12 +30,14 @@ export interface ParetoSummary {
   indistinguishable: ParetoEntry[];
   /** Left out of the front: no measurable value on the chosen axis (e.g. unknown parameter counts). */
   excluded: ParetoEntry[];
-  /** Cap on USD per query, when given. */
+  /** `--max-cost`: USD per 1,000 queries (as `search --max-cost`). */
   maxCost?: number;
   /** The study's objective (a judge study's numbers are agreement, per pair). */
   objective?: string;
-  /** The study's recommendation (the search's answer), or with a cap the best estimate with cost per query ≤ maxCost. */
+  /** The study's recommendation (the search's answer), or with a cap the best estimate whose cost per 1k queries ≤ maxCost. */
   best: ParetoEntry | null;
+  /** The cost answers: best at round caps, the knee, the cheapest within a point of the best (sentences). */
+  answers: string[];
 }
 
 function entry(p: TrialPoint, by: 'cost' | 'tflops'): ParetoEntry {
@@ -58,15 +61,9 @@ export function paretoSummary(a: ReportAnalysis, by: 'cost' | 'tflops', maxCost?
   const front = by === 'cost' ? a.costFront.front : a.tflopsFront.front;
   const byId = new Map(a.points.map((p) => [p.id, p]));
   const status = (p: TrialPoint) => (by === 'cost' ? p.costStatus : p.tflopsStatus);
-  // The same rule as the search and the report: without a cap, the study's recommendation; with one, the best
-  // estimate among the mixtures within it.
-  const best =
-    maxCost === undefined && a.recommended
-      ? a.recommended
-      : (() => {
-          const t = bestTrial(a.points.map((p) => ({ ...p.trial, costPerQuery: p.costPerQuery ?? undefined })), maxCost ?? Infinity);
-          return t ? a.points.find((p) => p.number === t.number) : undefined;
-        })();
+  // The same rule as the search and the report: without a cap, the study's recommendation; with one (USD per 1k
+  // queries, as `search --max-cost`), the best estimate among the mixtures whose measured cost is within it.
+  const best = maxCost === undefined && a.recommended ? a.recommended : bestWithin(a, maxCost ?? Infinity);
   return {
     study: a.study.name,
     ...(a.study.config.objective ? { objective: a.study.config.objective } : {}),
@@ -77,6 +74,7 @@ export function paretoSummary(a: ReportAnalysis, by: 'cost' | 'tflops', maxCost?
     excluded: a.points.filter((p) => status(p) === 'excluded').map((p) => entry(p, by)),
     ...(maxCost !== undefined ? { maxCost } : {}),
     best: best ? entry(byId.get(best.id)!, by) : null,
+    answers: costAnswerLines(costAnswers(a)),
   };
 }
 
@@ -110,9 +108,10 @@ export function formatParetoSummary(s: ParetoSummary): string {
   }
   if (s.excluded.length) lines.push('', `Not placed (no ${s.by === 'cost' ? 'cost' : 'TFLOPs: parameter count unknown'}): ${s.excluded.map((e) => `#${e.number} ${e.label}`).join('; ')}`);
   lines.push('');
-  const cap = s.maxCost !== undefined ? `within ${fmtUsd(s.maxCost)} per query` : 'overall';
+  const cap = s.maxCost !== undefined ? `within $${s.maxCost} per 1k queries` : 'overall';
   if (s.best) {
     lines.push(`Best ${cap}: #${s.best.number} ${s.best.label} — ${w.score} ${fmtScore(s.best.score)}${s.best.ci ? ` (95% CI ${fmtCi(s.best.ci)})` : ''}${behind(s.best, w)}, ${fmtUsd(s.best.costPerQuery)} per query (${fmtUsd(s.best.costPerQuery === null ? null : s.best.costPerQuery * 1000)} per 1,000)`);
   } else lines.push(`No evaluated mixture ${cap}.`);
+  if (s.answers.length) lines.push('', 'Cost answers:', ...s.answers.map((l) => `  ${l}`));
   return lines.join('\n') + '\n';
 }

@@ -1,3 +1,4 @@
+import { costAnswerLines, costAnswers } from './cost-answers.js';
 import { toMixtureFile } from '../config/mixture.js';
 import { analyzeStudy, type Comparison, type ReportAnalysis, type ReportData, type TrialPoint } from './analyze.js';
 import { renderCharts, type Charts } from './charts.js';
@@ -106,6 +107,9 @@ function studyLine(a: ReportAnalysis): string {
     s.state === 'COMPLETE' ? `finished${s.stopped ? ` (${s.stopped})` : ''}` : `still running${s.stopped ? ` (stopped: ${s.stopped})` : ''}`,
   ];
   if (s.config.objective === 'judge') parts.push(`objective: judging mixtures, by agreement with ${s.config.validationFile}`);
+  if (s.config.objective === 'pareto') parts.push('objective: the quality-vs-cost front');
+  if (s.config.maxCost !== undefined) parts.push(`cap $${s.config.maxCost} per 1k queries (the recommendation's measured cost meets it)`);
+  if (s.config.maxLatency !== undefined) parts.push(`cap ${s.config.maxLatency} TFLOPs per query (critical path)`);
   if (a.unfinished.length) parts.push(`${a.unfinished.length} failed or unfinished`);
   // A judge study's judging calls are the mixtures being measured (their cost per pair is each trial's cost).
   if (a.judgeCostPerPrompt !== undefined && s.config.objective !== 'judge') parts.push(`judging ${fmtUsd(a.judgeCostPerPrompt)} per validation prompt (search cost)`);
@@ -174,6 +178,8 @@ function htmlReport(a: ReportAnalysis, svgs: Charts): string {
   const tfCap = a.unknownParams.length ? ` Not shown (parameter count unknown): mixtures using ${a.unknownParams.map(h).join(', ')}.` : '';
   parts.push(`<figure>${svgs['pareto-tflops.svg']}<figcaption>Score against the latency proxy (TFLOPs).${tfCap}</figcaption></figure>`);
   parts.push(`</div></section>`);
+  const answers = costAnswerLines(costAnswers(a));
+  if (answers.length) parts.push(`<section id="cost-answers"><h2>Cost answers</h2><ul>${answers.map((l) => `<li>${h(l)}</li>`).join('')}</ul></section>`);
   parts.push(`<section id="history"><h2>Search history</h2><figure>${svgs['history.svg']}<figcaption>Best score found so far (line) and each trial's score (points) against the study's cumulative spend.</figcaption></figure></section>`);
 
   parts.push(`<section id="trials"><h2>All trials</h2><div class="table-wrap"><table><thead><tr>${TRIAL_HEADERS.map((c) => `<th>${h(c)}</th>`).join('')}</tr></thead><tbody>`);
@@ -215,6 +221,8 @@ function mdReport(a: ReportAnalysis): string {
   } else out.push('## No completed trial yet', '');
   out.push('## Pareto fronts', '', '![Quality vs cost](pareto-cost.svg)', '', '![Quality vs latency proxy](pareto-tflops.svg)', '');
   if (a.unknownParams.length) out.push(`Latency proxy unknown (no parameter count) for mixtures using: ${a.unknownParams.join(', ')}.`, '');
+  const answers = costAnswerLines(costAnswers(a));
+  if (answers.length) out.push('## Cost answers', '', ...answers.map((l) => `- ${escapeMd(l)}`), '');
   out.push('## Search history', '', '![Best score so far vs USD spent](history.svg)', '', '## All trials', '');
   out.push(`| ${TRIAL_HEADERS.map(escapeMd).join(' | ')} |`, `|${TRIAL_HEADERS.map((_, i) => (i === 2 || i === 1 ? ' --- ' : ' ---: ')).join('|')}|`);
   for (const r of trialRows(a)) out.push(`| ${r.map(escapeMd).join(' | ')} |`);

@@ -10,9 +10,13 @@ import { openExecutor, SAMPLE_STRIDE, UNSETTLED, type Lease, type Storage } from
 import { PACKAGE_ROOT } from '../paths.js';
 import type { ChatProvider } from '../providers/types.js';
 import { chooseAnswer } from './answer.js';
+import { capAnswer, type CappedAnswer } from './capped-answer.js';
+import { capsOf, hasCaps, meetsCaps, projectedQuery, studyDims } from './constraints.js';
 import { loadFmin } from './bfgs.js';
 import { trialMixture } from './budget-plan.js';
 import { fromMixtureFile, searchDims } from './encoding.js';
+import { deploymentContext } from './_deployment.js';
+import { paretoStrategy } from './strategies/pareto.js';
 import { fidelityPlan, promptsSeen, promptsToMeasure } from './fidelity.js';
 import { measure, mergeStats, refresh, sessionCost, SpendRecorder, type MeasureRequest, type SearchEvent, type Session, type StopReason } from './_session.js';
 import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName } from './strategies/index.js';
@@ -68,7 +72,11 @@ export interface SearchOutcome {
     posteriorMean: number;
     vsRunnerUp?: Comparison;
     vsBestSingle?: Comparison;
+    /** Under caps: the chosen mixture against the best the search saw without them (absent when they are the same). */
+    vsUnconstrained?: Comparison;
   };
+  /** Under `--max-cost` / `--max-latency`: the unconstrained best and the cheapest evaluated mixture beside the answer. */
+  capped?: CappedAnswer;
   spent: number;
   /**
    * Part of `spent` booked at its worst case for calls a killed process left in flight: they may have been billed,
@@ -183,8 +191,8 @@ export async function openSession(store: StudyStore, study: StudyRecord, opts: S
   const objective = opts.objective ?? qualityObjective(space, opts.items);
   if ((config.objective === 'judge') !== (objective.name === 'judge'))
     throw new InputError(`study "${study.name}" optimizes ${config.objective ?? 'quality'}, not ${objective.name}`, { field: '--objective' });
-  const dims = objective.dims(space);
-  const strategy = STRATEGIES[config.strategy as StrategyName];
+  const dims = objective.name === 'judge' ? objective.dims(space) : studyDims(space, config);
+  const strategy = config.objective === 'pareto' && config.strategy === 'bfgs' ? paretoStrategy : STRATEGIES[config.strategy as StrategyName];
   if (!strategy) throw new InputError(`unknown strategy "${config.strategy}"`, { field: '--strategy' });
   if (config.strategy === 'exhaustive') checkExhaustive(dims, space.file);
   if (config.inner === 'nelder-mead') await loadFmin();
@@ -243,7 +251,12 @@ async function measureReferences(s: Session): Promise<void> {
 /** The next aggregator-alone reference not yet measured (nor started), when it fits the budget. */
 export function nextReference(s: Session, reservedUsd = 0): MeasureRequest | undefined {
   const level = s.plan.levels[0]!;
-  for (const agg of s.dims.aggregators) {
+  const deploy = deploymentContext(s).deployment;
+  const single = (agg: number) => ({ counts: s.dims.proposers.map(() => 0), agg });
+  const cheapest = deploy ? s.dims.aggregators.map((_, a) => a).reduce((x, y) => (deploy.cost(single(y)).usd < deploy.cost(single(x)).usd ? y : x)) : -1;
+  for (const [a, agg] of s.dims.aggregators.entries()) {
+    // Over the caps a single model is no use as an answer; the cheapest is measured anyway (the projection may be pessimistic).
+    if (deploy && a !== cheapest && !deploy.feasible(single(a))) continue;
     const m = singleModelMixture(agg);
     if (s.view.trials.some((t) => t.mixtureKey === mixtureKey(m))) continue;
     const promptIds = s.plan.order.slice(0, level);
@@ -266,6 +279,7 @@ export function strategyContext(s: Session): StrategyContext {
     cost: sessionCost(s),
     prior: s.objective.costModel(undefined, new Set()),
     ...(c.maxEvals !== undefined ? { maxEvals: c.maxEvals } : {}),
+    ...deploymentContext(s),
   };
 }
 
@@ -323,8 +337,10 @@ async function closingReferences(s: Session): Promise<void> {
 export function nextClosingReference(s: Session): MeasureRequest | undefined {
   if (!s.objective.paperReferences) return undefined;
   const reached = Math.max(s.plan.levels[0]!, ...s.view.observations.filter((o) => o.state === 'COMPLETE' && o.sampleOffset === 0).map((o) => o.fidelity));
+  const caps = capsOf(s.study.config);
   for (const m of referenceMixtures(s.space)) {
     if (s.view.trials.some((t) => t.mixtureKey === mixtureKey(m))) continue;
+    if (hasCaps(s.study.config) && !meetsCaps(projectedQuery(m, s.space, s.stats), caps)) continue; // over the caps: no use as an answer
     const cost = sessionCost(s);
     const level = [...s.plan.levels].reverse().find((l) => l <= reached && fits(s, cost.measurement(m, s.plan.order.slice(0, l), 0)));
     if (level === undefined) continue;
@@ -350,9 +366,11 @@ export async function answer(s: Session, store = true): Promise<SearchOutcome> {
   s.emit({ type: 'stop', reason, detail: s.stop?.detail ?? '' });
   if (store) s.study = await s.store.updateStudy(s.study.name, { state: reason === 'interrupted' ? 'RUNNING' : 'COMPLETE', stopped: reason });
   await refresh(s);
-  const a = chooseAnswer(fitModel(s.view.trials, s.view.observations, s.items, s.dims, s.study.config.seed));
+  const all = chooseAnswer(fitModel(s.view.trials, s.view.observations, s.items, s.dims, s.study.config.seed));
+  if (all && store) await s.store.setEstimates(s.study.name, all.estimates);
+  const capped = all && capAnswer(all, s.view.trials, capsOf(s.study.config));
+  const a = capped?.answer;
   if (a && store) {
-    await s.store.setEstimates(s.study.name, a.estimates);
     const e = a.estimate;
     s.study = await s.store.updateStudy(s.study.name, {
       best: { trial: a.trial.number, score: e.mean, sd: e.sd, ci: e.ci, prompts: e.prompts, measurements: e.measurements, validationPrompts: s.items.length, posteriorMean: e.mean },
@@ -362,6 +380,7 @@ export async function answer(s: Session, store = true): Promise<SearchOutcome> {
   const trials = [...s.view.trials];
   const calls = trials.reduce((acc, t) => ({ made: acc.made + (t.calls?.made ?? 0), cached: acc.cached + (t.calls?.cached ?? 0) }), { made: 0, cached: 0 });
   const outcome: SearchOutcome = { study: s.study, stopped: reason, trials, measurements: s.view.observations.filter((o) => o.state === 'COMPLETE').length, spent: s.spent, unsettled: s.unsettled, budget: s.budget, calls };
+  if (capped && hasCaps(s.study.config)) outcome.capped = capped;
   if (!a) return outcome;
   const best = trials.find((t) => t.number === a.trial.number)!;
   const compare = (other: TrialRecord | undefined): Comparison | undefined => {
@@ -382,6 +401,7 @@ export async function answer(s: Session, store = true): Promise<SearchOutcome> {
     posteriorMean: a.estimate.mean,
     ...(compare(runnerUp) ? { vsRunnerUp: compare(runnerUp)! } : {}),
     ...(compare(bestSingle) ? { vsBestSingle: compare(bestSingle)! } : {}),
+    ...(capped && hasCaps(s.study.config) && compare(capped.unconstrained.trial) ? { vsUnconstrained: compare(capped.unconstrained.trial)! } : {}),
   };
   return outcome;
 }

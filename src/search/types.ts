@@ -142,6 +142,9 @@ export interface StudyConfig {
   inner?: 'bfgs' | 'nelder-mead';
   /** What the study optimizes (absent: `quality`). `judge`: `validationFile` is the reference-preference set. */
   objective?: 'quality' | 'pareto' | 'judge';
+  /** Deployment caps: USD per 1,000 queries (`--max-cost`) and TFLOPs per query (`--max-latency`). */
+  maxCost?: number;
+  maxLatency?: number;
   /** What makes measurements comparable across studies (judge, generation, models, prompts): see study-compat.ts. */
   compat?: StudyCompat;
   /** `--warm-start`: the studies whose compatible observations this one started with, and what was skipped. */

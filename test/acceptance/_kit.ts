@@ -25,6 +25,8 @@ export function writeKit(dir: string): void {
   w('space-judge-aggregates.yaml', SIM_YAML.replace(/^search: .*$/m, `search: { layers: 2, aggregators: [${JUDGE_ONLY}] }`));
   // A judge that may also aggregate: refused only because it would grade its own answers.
   w('space-self-judge.yaml', SIM_YAML.replace(/^judge: .*$/m, 'judge: { model: gpt-4-1106-preview }').replace('roles: [baseline, judge]', 'roles: [aggregator, baseline, judge]'));
+  w('space-cap-too-low.yaml', SIM_YAML.replace(/^search: \{ (.*) \}$/m, 'search: { $1, maxCost: 0.01 }'));
+  w('space-cap-zero.yaml', SIM_YAML.replace(/^search: \{ (.*) \}$/m, 'search: { $1, maxCost: 0 }'));
   w('space-judge-without-role.yaml', SIM_YAML.replace(/^judge: .*$/m, `judge: { model: databricks/dbrx-instruct }`));
   w('space-no-judge.yaml', SIM_YAML.replace(/^judge: .*$/m, ''));
   w('space-unknown-provider.yaml', SIM_YAML.replace('provider: sim', 'provider: nowhere'));

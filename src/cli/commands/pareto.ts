@@ -14,7 +14,7 @@ export function registerPareto(program: Command): void {
     .command('pareto')
     .description('Print the Pareto front of a study (score vs cost or latency proxy) and the best mixture within a cost cap.')
     .argument('<study>', 'study name')
-    .option('--max-cost <usd>', 'cost cap in USD per query for the best-mixture pick', numberArg({ min: 0 }))
+    .option('--max-cost <usd>', 'cost cap in USD per 1,000 queries for the best-mixture pick (the search\'s rule: best estimate whose measured cost fits)', numberArg({ positive: true }))
     .addOption(new Option('--by <axis>', 'front over cost (USD per query) or the latency proxy (TFLOPs)').choices(['cost', 'tflops']).default('cost'))
     .option('--json', 'print the front as JSON')
     .option('--db <file|url>', 'database: a SQLite file or postgres:// URL (default: $MOA_SEARCH_DB, else runs/moa.sqlite)')

@@ -87,11 +87,11 @@ const INITIAL_SHARE = 0.3;
 const MIN_INITIAL = 3;
 
 /** The design points the budget affords: the first MIN_INITIAL always, then while the design stays within its share. */
-function affordableDesign(ctx: StrategyContext): Point[] {
+export function affordableDesign(ctx: StrategyContext): Point[] {
   const ids = ctx.fidelity.order.slice(0, ctx.fidelity.levels[0]!);
   const out: Point[] = [];
   let usd = 0;
-  for (const p of initialDesign(ctx.dims, ctx.seed)) {
+  for (const p of ctx.design ?? initialDesign(ctx.dims, ctx.seed)) {
     usd += ctx.prior.measurement(toMixture(ctx.dims, p), ids, 0);
     if (out.length >= MIN_INITIAL && usd > INITIAL_SHARE * ctx.budget.total) break;
     out.push(p);
@@ -133,7 +133,7 @@ export function integerNeighbours(dims: SearchDims, u: number[], agg: number, de
 }
 
 /** New points worth screening: per aggregator and depth, the untried integer points with the best expected improvement. */
-function newCandidates(gp: GaussianProcess, dims: SearchDims, tried: Set<string>, incumbent: number, starts: Point[], rand: () => number, inner: 'bfgs' | 'nelder-mead', perGroup = 2): Array<{ p: Point; ei: number }> {
+function newCandidates(gp: GaussianProcess, dims: SearchDims, tried: Set<string>, incumbent: number, starts: Point[], rand: () => number, inner: 'bfgs' | 'nelder-mead', perGroup = 2, allowed: (p: Point) => boolean = () => true): Array<{ p: Point; ei: number }> {
   const d = dims.proposers.length;
   const out: Array<{ p: Point; ei: number }> = [];
   const ei = (p: Point) => expectedImprovement(gp, features(dims, p), incumbent).value;
@@ -142,7 +142,7 @@ function newCandidates(gp: GaussianProcess, dims: SearchDims, tried: Set<string>
       const group = new Map<string, { p: Point; ei: number }>();
       const consider = (p: Point) => {
         const k = pointKey(p);
-        if (totalCount(p) === 0 || tried.has(k) || group.has(k)) return;
+        if (totalCount(p) === 0 || tried.has(k) || group.has(k) || !allowed(p)) return;
         group.set(k, { p, ei: ei(p) });
       };
       const us: number[][] = starts.filter((p) => p.agg === agg && (p.depth ?? 0) === depth).map((p) => p.counts.map((c, i) => c / dims.proposers[i]!.max));
@@ -266,23 +266,27 @@ export const bfgsStrategy: Strategy = {
 function randomScreen(view: StudyView, ctx: StrategyContext, rand: () => number): Suggestion | null {
   const tried = triedPoints(view, ctx.dims);
   if (countNonEmpty(view, ctx.dims) >= boxSize(ctx.dims)) return null;
-  for (;;) {
+  // Under caps the likely-feasible part of the box may be empty: give up after a bounded search.
+  for (let i = 0; !ctx.deployment || i < 10_000; i++) {
     const p = randomPoint(ctx.dims, rand);
-    if (!tried.has(pointKey(p))) return screen(ctx.dims, p, ctx.fidelity.levels[0]!, 'random (no model yet)');
+    if (!tried.has(pointKey(p)) && (ctx.deployment?.feasible(p) ?? true)) return screen(ctx.dims, p, ctx.fidelity.levels[0]!, 'random (no model yet)');
   }
+  return null;
 }
 
 function choose(view: StudyView, ctx: StrategyContext, model: SurrogateModel, tried: Set<string>, rand: () => number): Suggestion | null {
   const { dims, fidelity } = ctx;
   const gp = model.gp!;
   const estimated = new Set(model.inBox.map((p) => p.trial.number));
-  const box = boxTrials(view, ctx).filter((b) => estimated.has(b.trial.number));
+  // Under deployment caps only feasible mixtures compete: the best among them is what a measurement should raise.
+  const feasible = (p: Point) => ctx.deployment?.feasible(p) ?? true;
+  const box = boxTrials(view, ctx).filter((b) => estimated.has(b.trial.number) && feasible(b.point));
   const measured = box.map((b) => b.point);
   const means = measured.map((p) => gp.predict(features(dims, p)).mean);
-  const incumbent = Math.max(...means);
+  const incumbent = means.length ? Math.max(...means) : Math.min(...model.inBox.map((p) => p.estimate.mean));
   const starts = box.map((b, i) => ({ b, m: means[i]! })).sort((a, b) => b.m - a.m).slice(0, 4).map(({ b }) => b.point);
   const exhausted = countNonEmpty(view, dims) >= boxSize(dims);
-  const fresh = exhausted ? [] : newCandidates(gp, dims, tried, incumbent, starts, rand, ctx.inner ?? 'bfgs').map((c) => c.p);
+  const fresh = exhausted ? [] : newCandidates(gp, dims, tried, incumbent, starts, rand, ctx.inner ?? 'bfgs', 2, feasible).map((c) => c.p);
 
   const actions: Action[] = [];
   box.forEach((b, i) => actions.push(...extensions(b, model, ctx, i)));

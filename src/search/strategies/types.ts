@@ -1,3 +1,4 @@
+import type { DeploymentView } from '../constraints.js';
 import type { Mixture } from '../../config/mixture.js';
 import type { ValidationItem } from '../../eval/types.js';
 import type { CostModel } from '../budget-plan.js';
@@ -29,6 +30,10 @@ export interface StrategyContext {
   prior: CostModel;
   /** Cap on search measurements (`--max-evals`). */
   maxEvals?: number;
+  /** When cost matters: each point's deployment cost and whether it likely meets the caps (propose only those). */
+  deployment?: DeploymentView;
+  /** When cost matters: an initial design covering the feasible cost range (replaces the strategy's own). */
+  design?: Point[];
 }
 
 export interface Suggestion {
