@@ -422,7 +422,8 @@ function summary(o: SearchOutcome, reportPath?: string): string {
     lines.push(`  $${(t.costPerQuery ?? 0).toFixed(5)}/${w.per}, ${tflops(t.tflopsPerQuery)}`);
     if (o.capped) lines.push(`  measured ${per1k(t.costPerQuery)}: within the cap (${capsText(o.study.config)})`);
     for (const [what, c] of [['runner-up', b.vsRunnerUp], [w.single, b.vsBestSingle]] as const) {
-      if (c) lines.push(`  vs ${what} (${c.againstLabel}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}]${c.diff.distinguishable ? '' : ` — not distinguishable on these ${w.items}`}`);
+      // Measured on the shared prompts only, so it may disagree in sign with the model's ranking, which uses every measurement.
+      if (c) lines.push(`  vs ${what} (${c.againstLabel}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}] measured on ${c.diff.n} shared ${w.items}${c.diff.distinguishable ? '' : ' — not distinguishable there'}`);
     }
     if (b.vsUnconstrained) lines.push(`  vs the best without the cap (${b.vsUnconstrained.againstLabel}, ${per1k(o.capped!.unconstrained.trial.costPerQuery)}): ${pm(b.vsUnconstrained.diff.diff)} [${pm(b.vsUnconstrained.diff.ci[0])}, ${pm(b.vsUnconstrained.diff.ci[1])}]${b.vsUnconstrained.diff.distinguishable ? '' : ' — not distinguishable on this validation set'}`);
     else if (o.capped) lines.push('  it is also the best mixture the search saw without the cap');
