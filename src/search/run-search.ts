@@ -19,7 +19,7 @@ import { deploymentContext } from './_deployment.js';
 import { paretoStrategy } from './strategies/pareto.js';
 import { fidelityPlan, promptsSeen, promptsToMeasure } from './fidelity.js';
 import { measure, mergeStats, refresh, sessionCost, SpendRecorder, type MeasureRequest, type SearchEvent, type Session, type StopReason } from './_session.js';
-import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName } from './strategies/index.js';
+import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName, type Suggestion } from './strategies/index.js';
 import { StudyStore, studyScope } from './study-store.js';
 import { studyCompat } from './study-compat.js';
 import { completeWarmStart, planWarmStart } from './warm-start.js';
@@ -312,19 +312,24 @@ async function searchLoop(s: Session): Promise<void> {
       s.stop = { reason: 'budget', detail: `the next measurement is projected at $${usd.toFixed(4)}, more than the $${Math.max(0, s.budget - s.spent).toFixed(4)} left` };
       return;
     }
-    await measure(s, {
-      mixture: sug.mixture,
-      kind: trial?.kind ?? 'search',
-      strategy: s.strategy.name,
-      purpose: sug.purpose,
-      fidelity: sug.fidelity,
-      sampleOffset: sug.sampleOffset,
-      promptIds,
-      projectedUsd: usd,
-      ...(sug.posteriorMean !== undefined ? { posteriorMean: sug.posteriorMean } : {}),
-      ...(sug.note ? { note: sug.note } : {}),
-    });
+    await measure(s, suggestionRequest(s, sug, trial, promptIds, usd));
   }
+}
+
+/** The measurement a strategy's suggestion asks for (shared by the single-process loop and workers). */
+export function suggestionRequest(s: Session, sug: Suggestion, trial: TrialRecord | undefined, promptIds: string[], usd: number): MeasureRequest {
+  return {
+    mixture: sug.mixture,
+    kind: trial?.kind ?? 'search',
+    strategy: s.strategy.name,
+    purpose: sug.purpose,
+    fidelity: sug.fidelity,
+    sampleOffset: sug.sampleOffset,
+    promptIds,
+    projectedUsd: usd,
+    ...(sug.posteriorMean !== undefined ? { posteriorMean: sug.posteriorMean } : {}),
+    ...(sug.note ? { note: sug.note } : {}),
+  };
 }
 
 /** Fixed reference mixtures (MoA-Lite) when the search ended with budget to spare, on as many prompts as fit. */

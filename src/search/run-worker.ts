@@ -7,7 +7,7 @@ import { trialMixture } from './budget-plan.js';
 import { withFantasies } from './fantasies.js';
 import { promptsSeen, promptsToMeasure } from './fidelity.js';
 import { measure, refresh, sessionCost, startMeasurement, type MeasureRequest, type Session, type Started, type StopReason } from './_session.js';
-import { answer, closeSession, fits, nextClosingReference, nextReference, openSession, strategyContext, type SearchOptions, type SearchOutcome } from './run-search.js';
+import { answer, closeSession, fits, nextClosingReference, nextReference, openSession, strategyContext, suggestionRequest, type SearchOptions, type SearchOutcome } from './run-search.js';
 import { searchMeasurements } from './strategies/index.js';
 import { STUDY_LEASE_MS, StudyStore } from './study-store.js';
 import type { ObservationRecord } from './types.js';
@@ -173,20 +173,7 @@ function nextSearchMeasurement(s: Session, reservedUsd: number): { req: MeasureR
     const left = Math.max(0, s.budget - s.spent - reservedUsd);
     return { stop: { reason: 'budget', detail: `the next measurement is projected at $${usd.toFixed(4)}, more than the $${left.toFixed(4)} left` } };
   }
-  return {
-    req: {
-      mixture: sug.mixture,
-      kind: trial?.kind ?? 'search',
-      strategy: s.strategy.name,
-      purpose: sug.purpose,
-      fidelity: sug.fidelity,
-      sampleOffset: sug.sampleOffset,
-      promptIds,
-      projectedUsd: usd,
-      ...(sug.posteriorMean !== undefined ? { posteriorMean: sug.posteriorMean } : {}),
-      ...(sug.note ? { note: sug.note } : {}),
-    },
-  };
+  return { req: suggestionRequest(s, sug, trial, promptIds, usd) };
 }
 
 /** Record the measurement as RUNNING and lease it, still under the decision lease: no other worker can pick it. */
