@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, spawnCliUnreaped, ROOT } from '../helpers/cli.js';
-import { startOpenAIServer, type FakeServer } from '../helpers/openai-server.js';
-import { simComplete } from '../../src/sim/index.js';
+import { overHttp, useSimOverHttp } from '../helpers/sim-http.js';
 import { InputError, loadMixture, loadSpace } from '../../src/config/index.js';
 import { searchCommand, type SearchFlags } from '../../src/cli/search-command.js';
 import { withStudies } from '../helpers/studies.js';
@@ -142,64 +141,9 @@ describe('moa-search --budget (CLI)', () => {
   });
 });
 
-/** A loopback chat-completions server whose answers come from the in-process sim, counting completed calls. */
-async function simOverHttp() {
-  const completed = new Map<string, number>();
-  let hold: Promise<void> | undefined;
-  let release = () => {};
-  let onCall: (() => void) | undefined;
-  const server = await startOpenAIServer({
-    handler: async (body) => {
-      onCall?.();
-      if (hold) await hold; // frozen: the client is about to be killed
-      const c = simComplete({
-        model: body.model,
-        messages: body.messages,
-        temperature: body.temperature,
-        maxTokens: body.max_tokens ?? body.max_completion_tokens,
-        seed: body.seed,
-        logprobs: body.logprobs,
-        topLogprobs: body.top_logprobs,
-      });
-      const key = JSON.stringify({ ...body, stream: undefined, stream_options: undefined });
-      completed.set(key, (completed.get(key) ?? 0) + 1);
-      return {
-        text: c.text,
-        finishReason: c.finishReason,
-        usage: { prompt_tokens: c.usage.promptTokens, completion_tokens: c.usage.completionTokens },
-        ...(c.logprobs ? { logprobs: c.logprobs.map((l) => ({ token: l.token, logprob: l.logprob, top_logprobs: l.top ?? [] })) } : {}),
-      };
-    },
-  });
-  return {
-    server,
-    completed,
-    /** Freeze every answer from the n-th call (counted from now) on, then run `then`. */
-    freezeAt(n: number, then: () => void) {
-      let seen = 0;
-      onCall = () => {
-        if (seen++ === n && !hold) {
-          hold = new Promise<void>((r) => (release = r));
-          then();
-        }
-      };
-    },
-    unfreeze() {
-      onCall = undefined;
-      hold = undefined;
-      release();
-    },
-    reset() {
-      completed.clear();
-    },
-  };
-}
-
 /** The sim space, but every model served over HTTP by the loopback server; four proposers to stay small. */
 function httpSpace(url: string): string {
-  const text = readFileSync(join(ROOT, 'search-spaces/sim.yaml'), 'utf8')
-    .replace(/sim: \{ kind: sim.*\}/, `sim: { kind: openai, baseURL: "${url}", keyless: true, maxConcurrency: 16, maxRetries: 0 }`)
-    .replace(/validation: .*/, '');
+  const text = overHttp(readFileSync(join(ROOT, 'search-spaces/sim.yaml'), 'utf8'), url);
   const file = join(dir, 'http-space.yaml');
   writeFileSync(file, text);
   // Keep the box small: only four proposers (others lose the proposer role).
@@ -230,16 +174,10 @@ async function until(ok: () => boolean, ms = 5000): Promise<void> {
 }
 
 describe('kill -9 and --resume', () => {
-  let sim: Awaited<ReturnType<typeof simOverHttp>>;
-  beforeAll(async () => {
-    sim = await simOverHttp();
-  });
-  afterAll(async () => {
-    sim.unfreeze();
-    await sim.server.close();
-  });
+  const simServer = useSimOverHttp();
 
   it('resumes a multi-fidelity study killed mid-promotion with zero repeated provider calls and the uninterrupted result', { timeout: 240_000 }, async () => {
+    const sim = simServer();
     const space = httpSpace(sim.server.url);
     expect(loadSpace(space).models.filter((m) => m.roles.includes('proposer'))).toHaveLength(4);
     // 50 prompts: fidelity levels 25 and 50, so mixtures are screened on 25 and promoted to 50.

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { loadValidationSet } from '../../src/eval/index.js';
 import { SIM_VALIDATION_FILE } from '../../src/paths.js';
 import { ROOT, runCli, spawnCli } from '../helpers/cli.js';
-import { overHttp, simOverHttp } from '../helpers/sim-http.js';
+import { overHttp, useSimOverHttp } from '../helpers/sim-http.js';
 import { startOpenAIServer } from '../helpers/openai-server.js';
 import { linesOf, removeTempDirs, runCliIn, tempDir } from '../acceptance/_fixtures.js';
 
@@ -169,17 +169,11 @@ describe('budgets and failures', () => {
 });
 
 describe('kill -9, then the same command', () => {
-  let sim: Awaited<ReturnType<typeof simOverHttp>>;
-  beforeAll(async () => {
-    sim = await simOverHttp();
-  });
-  afterAll(async () => {
-    sim.unfreeze();
-    await sim.server.close();
-  });
+  const simServer = useSimOverHttp();
 
   for (const kind of ['sft', 'dpo'] as const) {
     it(`${kind}: no paid call repeated, the output complete, in order, without duplicate lines`, { timeout: 180_000 }, async () => {
+      const sim = simServer();
       const space = join(dir, `http-${kind}.yaml`);
       writeFileSync(space, overHttp(readFileSync(join(ROOT, 'search-spaces/sim.yaml'), 'utf8'), sim.server.url));
       const what = kind === 'sft' ? ['--mixture', MIXTURE] : ['--policy', POLICY, '--samples', '3', '--judge-mixture', JUDGES];

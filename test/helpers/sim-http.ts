@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { simComplete } from '../../src/sim/index.js';
 import { startOpenAIServer, type FakeServer } from './openai-server.js';
 
@@ -72,4 +73,19 @@ export function overHttp(spaceText: string, url: string): string {
   return spaceText
     .replace(/sim: \{ kind: sim.*\}/, `sim: { kind: openai, baseURL: "${url}", keyless: true, maxConcurrency: 16, maxRetries: 0 }`)
     .replace(/validation: .*/, '');
+}
+
+export type SimOverHttp = Awaited<ReturnType<typeof simOverHttp>>;
+
+/** One simOverHttp server for the enclosing describe block: started before its tests, unfrozen and closed after. */
+export function useSimOverHttp(): () => SimOverHttp {
+  let sim: SimOverHttp | undefined;
+  beforeAll(async () => {
+    sim = await simOverHttp();
+  });
+  afterAll(async () => {
+    sim?.unfreeze();
+    await sim?.server.close();
+  });
+  return () => sim!;
 }
