@@ -13,7 +13,6 @@
  *
  * Usage: npx tsx bench/pareto.ts [--seeds 20] [--budgets 5,10,20] [--caps 1,2,5] [--capped-budget 10] [--out docs/benchmarks.md]
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadSpace, type SearchSpace } from '../src/config/index.js';
@@ -22,7 +21,7 @@ import { mergeTokenStats, type TokenStats } from '../src/cost/token-stats.js';
 import { loadValidationSet } from '../src/eval/index.js';
 import { openStorage } from '../src/executor/index.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import type { ChatProvider, ProviderRequest, ProviderResponse } from '../src/providers/types.js';
+import type { ChatProvider } from '../src/providers/types.js';
 import { chooseAnswer } from '../src/search/answer.js';
 import { deploymentView, studyDims, widenAggregators } from '../src/search/constraints.js';
 import { fromMixtureFile, searchDims, toMixture, type Point, type SearchDims } from '../src/search/encoding.js';
@@ -33,7 +32,8 @@ import { frontReference } from '../src/search/strategies/pareto.js';
 import { StudyStore } from '../src/search/study-store.js';
 import { fitModel } from '../src/search/surrogate.js';
 import type { ObservationRecord, StudyConfig, TrialRecord } from '../src/search/types.js';
-import { createSimProvider, createTruthOracle } from '../src/sim/index.js';
+import { createTruthOracle } from '../src/sim/index.js';
+import { memoSim } from './_memo-sim.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
@@ -56,22 +56,6 @@ interface Run {
   trials: TrialRecord[];
   observations: ObservationRecord[];
   seconds: number;
-}
-
-function memoSim(): ChatProvider {
-  const sim = createSimProvider({ worldSeed: 0 });
-  const memo = new Map<string, ProviderResponse>();
-  return {
-    name: 'sim',
-    async complete(req: ProviderRequest): Promise<ProviderResponse> {
-      const key = createHash('sha1').update(JSON.stringify(req)).digest('base64');
-      const hit = memo.get(key);
-      if (hit) return hit;
-      const r = await sim.complete(req);
-      memo.set(key, r);
-      return r;
-    },
-  };
 }
 
 const METHODS: Record<string, (c: StudyConfig) => StudyConfig> = {
@@ -186,7 +170,7 @@ async function main() {
   const started = Date.now();
   const space = loadSpace(SPACE_FILE);
   const items = loadValidationSet(VALIDATION);
-  const providers = new Map([['sim', memoSim()]]);
+  const providers = new Map([['sim', memoSim(Infinity)]]);
   const base: StudyConfig = { spaceFile: SPACE_FILE, validationFile: VALIDATION, strategy: 'bfgs', seed: 0, budget: Math.max(...BUDGETS), layers: 2, aggregators: [], simulated: true };
   const runs: Run[] = [];
   const capped: Run[] = [];

@@ -9,7 +9,6 @@
  * seed's finished sim.yaml study (its cache included, as a user's would). Regret: exact optimum of the release box
  * (every mixture through the noise-free oracle) minus the true score of the mixture the search answers.
  */
-import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadSpace, mixtureName, type SearchSpace } from '../src/config/index.js';
@@ -17,11 +16,11 @@ import { parseMixtureObject } from '../src/config/mixture.js';
 import { loadValidationSet } from '../src/eval/index.js';
 import { openStorage } from '../src/executor/index.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { createSimProvider, createTruthOracle } from '../src/sim/index.js';
+import { createTruthOracle } from '../src/sim/index.js';
+import { memoSim } from './_memo-sim.js';
 import { searchDims, toMixture } from '../src/search/encoding.js';
 import { runSearch, type SearchOutcome } from '../src/search/run-search.js';
 import { enumeratePoints } from '../src/search/strategies/index.js';
-import type { ChatProvider, ProviderRequest, ProviderResponse } from '../src/providers/types.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
@@ -43,23 +42,6 @@ const providers = new Map([['sim', memoSim()]]);
 const oldSpace = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces/sim.yaml'));
 const newSpace = loadSpace(resolve(PACKAGE_ROOT, 'search-spaces/sim-release.yaml'));
 const oracle = createTruthOracle({ space: newSpace, items });
-
-/** The sim is deterministic: identical requests across runs are answered from memory (still paid through the executor). */
-function memoSim(): ChatProvider {
-  const sim = createSimProvider({ worldSeed: 0 });
-  const memo = new Map<string, ProviderResponse>();
-  return {
-    name: 'sim',
-    async complete(req: ProviderRequest): Promise<ProviderResponse> {
-      const key = createHash('sha1').update(JSON.stringify(req)).digest('base64');
-      const hit = memo.get(key);
-      if (hit) return hit;
-      const r = await sim.complete(req);
-      if (memo.size < 100_000) memo.set(key, r);
-      return r;
-    },
-  };
-}
 
 function optimum(space: SearchSpace): { score: number; label: string } {
   const dims = searchDims(space);
