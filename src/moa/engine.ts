@@ -81,6 +81,24 @@ function isAbort(e: unknown, signal?: AbortSignal): boolean {
   return name === 'AbortError' || name === 'APIUserAbortError';
 }
 
+/** One run's state: its context, templates, sample offset, the calls traced so far and its clock. */
+interface RunState {
+  ctx: MixtureContext;
+  templates: PromptTemplates;
+  offset: number;
+  calls: TraceCall[];
+  t0: number;
+}
+
+interface Agent {
+  layer: number;
+  role: AgentRole;
+  model: string;
+  sample: number;
+}
+
+const elapsed = (s: RunState) => Math.round((performance.now() - s.t0) * 1000) / 1000;
+
 /**
  * Run a mixture on a conversation through the executor.
  * Layer 1 answers `messages`; every later agent and the final aggregator see the previous layer's
@@ -88,152 +106,152 @@ function isAbort(e: unknown, signal?: AbortSignal): boolean {
  */
 export async function runMixture(mixture: Mixture, messages: ChatMessage[], ctx: MixtureContext): Promise<MixtureRun> {
   const t0 = performance.now();
-  const now = () => Math.round((performance.now() - t0) * 1000) / 1000;
-  const templates = ctx.templates ?? loadTemplates(mixture.prompts);
-  const calls: TraceCall[] = [];
-  const L = mixture.proposerLayers.length + 1;
   const offset = ctx.sampleOffset ?? 0;
   if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`sampleOffset must be a non-negative integer (got ${offset})`);
+  const s: RunState = { ctx, templates: ctx.templates ?? loadTemplates(mixture.prompts), offset, calls: [], t0 };
+  const refs = await runProposerLayers(s, mixture, messages);
+  const L = mixture.proposerLayers.length + 1;
+  if (ctx.signal?.aborted) fail(s, 'aborted', L);
+  if (mixture.mode === 'rank' && refs) return rankFinal(s, mixture, messages, refs);
+  return aggregateFinal(s, mixture, messages, refs);
+}
 
-  const fail = (reason: MixtureFailure, layer: number, cause?: unknown): never => {
-    throw new MixtureRunError(reason, layer, calls, { cause });
-  };
-
-  /** One executor call, traced. Never throws: the caller decides what a failure means. */
-  const call = async (
-    layer: number,
-    role: AgentRole,
-    model: string,
-    sample: number,
-    msgs: ChatMessage[],
-    gen: GenerationParams,
-    onToken?: (d: string) => void,
-  ): Promise<{ outcome: Outcome; trace: TraceCall }> => {
-    const req: GenerationRequest = { model, messages: msgs, temperature: gen.temperature, maxTokens: gen.maxTokens, sample };
-    if (gen.topP !== undefined) req.topP = gen.topP;
-    const startMs = now();
-    let outcome: Outcome;
-    let trace: TraceCall;
-    try {
-      const purpose = `layer ${layer} ${role}`;
-      const result = await ctx.executor.generate(req, { account: ctx.account, signal: ctx.signal, onToken, noCache: ctx.noCache, purpose });
-      outcome = { ok: true, result };
-      trace = {
-        layer,
-        role,
-        model,
-        sample,
-        promptTokens: result.promptTokens,
-        completionTokens: result.completionTokens,
-        estimated: result.estimated,
-        costUsd: result.costUsd,
-        latencyMs: result.latencyMs,
-        cached: result.cached,
-        finishReason: result.finishReason,
-        key: result.key,
-        startMs,
-        endMs: now(),
-      };
-    } catch (error) {
-      outcome = { ok: false, error };
-      trace = {
-        layer,
-        role,
-        model,
-        sample,
-        promptTokens: 0,
-        completionTokens: 0,
-        estimated: false,
-        costUsd: 0,
-        latencyMs: 0,
-        cached: false,
-        finishReason: isAbort(error, ctx.signal) ? 'aborted' : 'error',
-        key: '',
-        startMs,
-        endMs: now(),
-        error: ((error as Error)?.message ?? String(error)).replace(/\s*\n\s*/g, ' '),
-      };
-    }
-    calls.push(trace);
-    return { outcome, trace };
-  };
-
-  /** Budget and cancellation stop the whole run; other failures are the caller's to weigh. */
-  const fatal = (layer: number, error: unknown) => {
-    // Bad configuration (say, a missing API key) is the user's to fix, not a failed call: pass it through.
-    if (isInputError(error)) throw error;
-    if (isAbort(error, ctx.signal)) fail('aborted', layer, error);
-    if (error instanceof BudgetExceeded || (error as Error)?.name === 'BudgetExceeded') fail('budget', layer, error);
-  };
-
+/** Layers 1 … L-1: the references the final aggregator reads (undefined for a single model). */
+async function runProposerLayers(s: RunState, mixture: Mixture, messages: ChatMessage[]): Promise<string[] | undefined> {
   let refs: string[] | undefined;
   for (let i = 0; i < mixture.proposerLayers.length; i++) {
     const layer = i + 1;
-    if (ctx.signal?.aborted) fail('aborted', layer);
-    const input = refs ? aggregateMessages(messages, refs, templates) : messages;
-    const agents = layerAgents(mixture.proposerLayers[i]!, offset);
-    const done = await Promise.all(agents.map((a) => call(layer, 'proposer', a.model, a.sample, input, ctx.generation)));
-    for (const d of done) if (!d.outcome.ok) fatal(layer, d.outcome.error);
+    if (s.ctx.signal?.aborted) fail(s, 'aborted', layer);
+    const input = refs ? aggregateMessages(messages, refs, s.templates) : messages;
+    const agents = layerAgents(mixture.proposerLayers[i]!, s.offset);
+    const done = await Promise.all(agents.map((a) => callAgent(s, { layer, role: 'proposer', ...a }, input, s.ctx.generation)));
+    for (const d of done) if (!d.outcome.ok) stopIfFatal(s, layer, d.outcome.error);
     // Promise.all keeps the canonical order, so the references are in (model, sample) order.
     const texts = done.flatMap((d) => (d.outcome.ok ? [d.outcome.result.text] : []));
     if (!texts.length) {
       const firstError = done.find((d) => !d.outcome.ok)?.outcome as { error: unknown } | undefined;
-      fail('all-proposers-failed', layer, firstError?.error);
+      fail(s, 'all-proposers-failed', layer, firstError?.error);
     }
     refs = texts;
     // The ranker must choose among real responses, so the last layer is not summarized in rank mode.
     const lastLayer = i === mixture.proposerLayers.length - 1;
     if (mixture.summarizer && !(lastLayer && mixture.mode === 'rank')) {
-      const s = await call(layer, 'summarizer', mixture.summarizer, offset, summarizeMessages(messages, texts, templates), ctx.generation);
-      if (s.outcome.ok) refs = [s.outcome.result.text];
-      else fatal(layer, s.outcome.error); // a failed summary degrades to the raw responses (recorded in the trace)
+      const summarizer = { layer, role: 'summarizer' as const, model: mixture.summarizer, sample: s.offset };
+      const sum = await callAgent(s, summarizer, summarizeMessages(messages, texts, s.templates), s.ctx.generation);
+      if (sum.outcome.ok) refs = [sum.outcome.result.text];
+      else stopIfFatal(s, layer, sum.outcome.error); // a failed summary degrades to the raw responses (recorded in the trace)
     }
   }
+  return refs;
+}
 
-  if (ctx.signal?.aborted) fail('aborted', L);
-  const finalGen: GenerationParams = {
+/** Rank mode: the final model picks one of the references, which is the answer (one reference: no call). */
+async function rankFinal(s: RunState, mixture: Mixture, messages: ChatMessage[], refs: string[]): Promise<MixtureRun> {
+  if (refs.length === 1) {
+    s.ctx.onToken?.(refs[0]!);
+    return { text: refs[0]!, finishReason: s.calls[s.calls.length - 1]?.finishReason ?? 'stop', calls: s.calls, wallMs: elapsed(s) };
+  }
+  const r = await callFinal(s, mixture, rankMessages(messages, refs, s.templates));
+  const parsed = parseRankChoice(r.result.text, refs.length);
+  r.trace.rankChoice = parsed ?? 1;
+  if (parsed === undefined) r.trace.rankFallback = true;
+  const text = refs[r.trace.rankChoice - 1]!;
+  s.ctx.onToken?.(text);
+  return { text, finishReason: r.result.finishReason, calls: s.calls, wallMs: elapsed(s) };
+}
+
+/** The final aggregator's answer (a single model: the answer to the conversation itself). */
+async function aggregateFinal(s: RunState, mixture: Mixture, messages: ChatMessage[], refs: string[] | undefined): Promise<MixtureRun> {
+  // Cache hits may not stream: then the whole text goes out at once.
+  let streamed = false;
+  const onToken = s.ctx.onToken
+    ? (d: string) => {
+        streamed = true;
+        s.ctx.onToken!(d);
+      }
+    : undefined;
+  const input = refs ? aggregateMessages(messages, refs, s.templates) : messages;
+  const { result } = await callFinal(s, mixture, input, onToken);
+  if (s.ctx.onToken && !streamed && result.text) s.ctx.onToken(result.text);
+  return { text: result.text, finishReason: result.finishReason, calls: s.calls, wallMs: elapsed(s) };
+}
+
+/** The last layer's one call, under the final generation settings; its failure fails the run. */
+async function callFinal(s: RunState, mixture: Mixture, input: ChatMessage[], onToken?: (d: string) => void): Promise<{ result: GenerationResult; trace: TraceCall }> {
+  const L = mixture.proposerLayers.length + 1;
+  const { ctx } = s;
+  const gen: GenerationParams = {
     ...ctx.generation,
     ...(ctx.finalGeneration?.temperature !== undefined ? { temperature: ctx.finalGeneration.temperature } : {}),
     ...(ctx.finalGeneration?.maxTokens !== undefined ? { maxTokens: ctx.finalGeneration.maxTokens } : {}),
   };
-
-  if (mixture.mode === 'rank' && refs && refs.length > 1) {
-    const r = await call(L, 'aggregator', mixture.aggregator, offset, rankMessages(messages, refs, templates), finalGen);
-    if (!r.outcome.ok) {
-      fatal(L, r.outcome.error);
-      fail('aggregator-failed', L, r.outcome.error);
-    }
-    const result = (r.outcome as { ok: true; result: GenerationResult }).result;
-    const parsed = parseRankChoice(result.text, refs.length);
-    r.trace.rankChoice = parsed ?? 1;
-    if (parsed === undefined) r.trace.rankFallback = true;
-    const text = refs[r.trace.rankChoice - 1]!;
-    ctx.onToken?.(text);
-    return { text, finishReason: result.finishReason, calls, wallMs: now() };
-  }
-  if (mixture.mode === 'rank' && refs) {
-    // One response: nothing to rank, so no call.
-    ctx.onToken?.(refs[0]!);
-    return { text: refs[0]!, finishReason: calls[calls.length - 1]?.finishReason ?? 'stop', calls, wallMs: now() };
-  }
-
-  // Cache hits may not stream: then the whole text goes out at once.
-  let streamed = false;
-  const onToken = ctx.onToken
-    ? (d: string) => {
-        streamed = true;
-        ctx.onToken!(d);
-      }
-    : undefined;
-  const input = refs ? aggregateMessages(messages, refs, templates) : messages;
-  const f = await call(L, 'aggregator', mixture.aggregator, offset, input, finalGen, onToken);
+  const f = await callAgent(s, { layer: L, role: 'aggregator', model: mixture.aggregator, sample: s.offset }, input, gen, onToken);
   if (!f.outcome.ok) {
-    fatal(L, f.outcome.error);
-    fail('aggregator-failed', L, f.outcome.error);
+    stopIfFatal(s, L, f.outcome.error);
+    fail(s, 'aggregator-failed', L, f.outcome.error);
   }
-  const result = (f.outcome as { ok: true; result: GenerationResult }).result;
-  if (ctx.onToken && !streamed && result.text) ctx.onToken(result.text);
-  return { text: result.text, finishReason: result.finishReason, calls, wallMs: now() };
+  return { result: f.outcome.result, trace: f.trace };
+}
+
+/** One executor call, traced. Never throws: the caller decides what a failure means. */
+async function callAgent(
+  s: RunState,
+  agent: Agent,
+  msgs: ChatMessage[],
+  gen: GenerationParams,
+  onToken?: (d: string) => void,
+): Promise<{ outcome: Outcome; trace: TraceCall }> {
+  const req: GenerationRequest = { model: agent.model, messages: msgs, temperature: gen.temperature, maxTokens: gen.maxTokens, sample: agent.sample };
+  if (gen.topP !== undefined) req.topP = gen.topP;
+  const startMs = elapsed(s);
+  let outcome: Outcome;
+  try {
+    const purpose = `layer ${agent.layer} ${agent.role}`;
+    outcome = { ok: true, result: await s.ctx.executor.generate(req, { account: s.ctx.account, signal: s.ctx.signal, onToken, noCache: s.ctx.noCache, purpose }) };
+  } catch (error) {
+    outcome = { ok: false, error };
+  }
+  const trace = traceOf(agent, outcome, startMs, elapsed(s), s.ctx.signal);
+  s.calls.push(trace);
+  return { outcome, trace };
+}
+
+function traceOf(agent: Agent, outcome: Outcome, startMs: number, endMs: number, signal?: AbortSignal): TraceCall {
+  const { layer, role, model, sample } = agent;
+  if (outcome.ok) {
+    const { promptTokens, completionTokens, estimated, costUsd, latencyMs, cached, finishReason, key } = outcome.result;
+    return { layer, role, model, sample, promptTokens, completionTokens, estimated, costUsd, latencyMs, cached, finishReason, key, startMs, endMs };
+  }
+  const { error } = outcome;
+  return {
+    layer,
+    role,
+    model,
+    sample,
+    promptTokens: 0,
+    completionTokens: 0,
+    estimated: false,
+    costUsd: 0,
+    latencyMs: 0,
+    cached: false,
+    finishReason: isAbort(error, signal) ? 'aborted' : 'error',
+    key: '',
+    startMs,
+    endMs,
+    error: ((error as Error)?.message ?? String(error)).replace(/\s*\n\s*/g, ' '),
+  };
+}
+
+function fail(s: RunState, reason: MixtureFailure, layer: number, cause?: unknown): never {
+  throw new MixtureRunError(reason, layer, s.calls, { cause });
+}
+
+/** Budget and cancellation stop the whole run; other failures are the caller's to weigh. */
+function stopIfFatal(s: RunState, layer: number, error: unknown): void {
+  // Bad configuration (say, a missing API key) is the user's to fix, not a failed call: pass it through.
+  if (isInputError(error)) throw error;
+  if (isAbort(error, s.ctx.signal)) fail(s, 'aborted', layer, error);
+  if (error instanceof BudgetExceeded || (error as Error)?.name === 'BudgetExceeded') fail(s, 'budget', layer, error);
 }
 
 /** Totals over a run's calls (what `ask` prints and `serve` reports as usage). */
