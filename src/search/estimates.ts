@@ -90,128 +90,158 @@ interface Solved {
   cov?: number[][];
 }
 
+/** Where the cells sit: the mixtures (trials), the prompts any mixture was judged on and their local index. */
+interface Layout {
+  cells: Cell[];
+  trials: number[];
+  seen: number[];
+  local: Map<number, number>;
+  byTrial: Map<number, Cell[]>;
+}
+
+/** Variance components (points²): sampling and judging noise, mixture×prompt interaction, prompt difficulty. */
+interface Components {
+  eps: number;
+  inter: number;
+  diff: number;
+}
+
 export function estimateScores(observations: readonly ObservationRecord[], items: readonly ValidationItem[]): EstimateSet {
   const index = new Map(items.map((it, i) => [it.id, i]));
   const weights = promptWeights(items);
   const w = items.map((it) => weights.get(it.id)!);
   const { cells, measurements } = collectCells(observations, index);
-  const trials = [...new Set(cells.map((c) => c.trial))].sort((x, y) => x - y);
-  const seen = [...new Set(cells.map((c) => c.prompt))].sort((x, y) => x - y);
-  const local = new Map(seen.map((p, i) => [p, i]));
-  const byTrial = new Map(trials.map((t) => [t, cells.filter((c) => c.trial === t)]));
-  const P = seen.length;
-
-  // Starting variance components: no replicates yet → most of the residual is taken to be sampling noise (per-prompt
-  // judge and sampling noise dwarfs the mixture×prompt interaction in LLM judging; measured on the sim too).
-  const repDf = cells.reduce((s, c) => s + c.reps - 1, 0);
-  const repSs = cells.reduce((s, c) => s + c.ss, 0);
-  let eps = repDf >= 5 ? Math.max(FLOOR, repSs / repDf) : 500;
-  let inter = repDf >= 5 ? Math.max(FLOOR, 0.1 * eps) : 90;
-  let diff = 500;
-  const lambda = (c: Cell) => 1 / (inter + eps / c.reps);
-
-  /** GLS for (a, d): a eliminated per mixture (its block is diagonal), leaving the prompts' Schur complement S. */
-  const solve = (withCov: boolean): Solved => {
-    const S = Matrix.eye(P, P).mul(1 / diff);
-    const rhs = new Float64Array(P);
-    for (const t of trials) {
-      const xs = byTrial.get(t)!;
-      const lam = xs.map(lambda);
-      const L = lam.reduce((s, x) => s + x, 0);
-      const ybar = xs.reduce((s, c, i) => s + lam[i]! * c.y, 0) / L;
-      xs.forEach((c, i) => {
-        const pi = local.get(c.prompt)!;
-        S.set(pi, pi, S.get(pi, pi) + lam[i]!);
-        rhs[pi]! += lam[i]! * (c.y - ybar);
-        xs.forEach((c2, j) => {
-          const pj = local.get(c2.prompt)!;
-          S.set(pi, pj, S.get(pi, pj) - (lam[i]! * lam[j]!) / L);
-        });
-      });
-    }
-    const chol = new CholeskyDecomposition(S);
-    const d = Float64Array.from(chol.solve(Matrix.columnVector(Array.from(rhs))).to1DArray());
-    const a = new Map<number, number>();
-    for (const t of trials) {
-      const xs = byTrial.get(t)!;
-      const lam = xs.map(lambda);
-      const L = lam.reduce((s, x) => s + x, 0);
-      a.set(t, xs.reduce((s, c, i) => s + lam[i]! * (c.y - d[local.get(c.prompt)!]!), 0) / L);
-    }
-    return withCov ? { a, d, cov: chol.solve(Matrix.eye(P, P)).to2DArray() } : { a, d };
-  };
-
-  let sol = solve(false);
-  for (let sweep = 0; sweep < SWEEPS && P > 0; sweep++) {
-    // Each cell's residual has variance σg² + σε²/reps, less what fitting a and d absorbed (degrees of freedom).
-    const dfR = cells.length - trials.length - P;
-    if (dfR >= 3) {
-      const res = cells.map((c) => (c.y - sol.a.get(c.trial)! - sol.d[local.get(c.prompt)!]!) ** 2);
-      if (repDf >= 5) inter = Math.max(FLOOR, cells.reduce((s, c, i) => s + res[i]! - eps / c.reps, 0) / dfR);
-      else {
-        const r = res.reduce((s, x) => s + x, 0) / dfR;
-        eps = Math.max(FLOOR, 0.85 * r);
-        inter = Math.max(FLOOR, 0.15 * r);
-      }
-    }
-    if (P >= 3) {
-      const cov = solve(true);
-      const v = cov.d.reduce((s, x) => s + x * x, 0) / P;
-      const tr = cov.cov!.reduce((s, row, i) => s + row[i]!, 0) / P;
-      diff = Math.max(25, v + tr);
-    }
-    sol = solve(false);
-  }
-  const final = P > 0 ? solve(true) : sol;
+  const g = layout(cells);
+  const { comps, final } = fitComponents(g);
   const cov = final.cov ?? [];
-  const unseen = items.reduce((s, _, p) => s + (local.has(p) ? 0 : w[p]! ** 2 * diff), 0);
-  const dTotal = seen.reduce((s, p, i) => s + w[p]! * final.d[i]!, 0);
+  const unseen = items.reduce((s, _, p) => s + (g.local.has(p) ? 0 : w[p]! ** 2 * comps.diff), 0);
+  const dTotal = g.seen.reduce((s, p, i) => s + w[p]! * final.d[i]!, 0);
 
-  /** (u − w) over seen prompts, 1/L, and the difficulty variance of unseen prompts this mixture was judged on. */
-  const weightsOf = (judged: ReadonlyArray<{ prompt: number; reps: number }>) => {
-    const lam = judged.map((c) => 1 / (inter + eps / c.reps));
-    const L = lam.reduce((s, x) => s + x, 0);
-    const u = seen.map((p) => -w[p]!);
-    let fresh = 0;
-    judged.forEach((c, i) => {
-      const li = local.get(c.prompt);
-      if (li !== undefined) u[li]! += lam[i]! / L;
-      else fresh += ((lam[i]! / L - w[c.prompt]!) ** 2 - w[c.prompt]! ** 2) * diff;
-    });
-    return { u, invL: 1 / L, fresh };
-  };
-  const quad = (u: number[], v: number[]) => {
-    let s = 0;
-    for (let i = 0; i < P; i++) {
-      const row = cov[i]!;
-      let r = 0;
-      for (let j = 0; j < P; j++) r += row[j]! * v[j]!;
-      s += u[i]! * r;
-    }
-    return s;
-  };
-
-  const us = trials.map((t) => weightsOf(byTrial.get(t)!));
-  const q = us.map((x) => quad(x.u, x.u));
-  // The part all estimates share: a low quantile of their covariances, never more than any one's own difficulty part.
-  let shared = 0;
-  if (trials.length >= 2) {
-    const vs = us.map((x) => cov.map((row) => row.reduce((s, c, j) => s + c * x.u[j]!, 0)));
-    const off: number[] = [];
-    for (let m = 0; m < trials.length; m++) for (let n = m + 1; n < trials.length; n++) off.push(us[m]!.u.reduce((s, x, i) => s + x * vs[n]![i]!, 0));
-    off.sort((x, y) => x - y);
-    shared = Math.max(0, Math.min(off[Math.floor(0.1 * (off.length - 1))]!, ...q));
-  }
+  const us = g.trials.map((t) => weightsOf(g, w, comps, g.byTrial.get(t)!));
+  const q = us.map((x) => quad(cov, x.u, x.u));
+  const shared = sharedVariance(cov, us, q);
   const out = new Map<number, MixtureEstimate>();
-  trials.forEach((t, k) => {
-    const xs = byTrial.get(t)!;
+  g.trials.forEach((t, k) => {
+    const xs = g.byTrial.get(t)!;
     out.set(t, { trial: t, mean: final.a.get(t)! + dTotal, noise: Math.max(1e-3, us[k]!.invL + Math.max(0, q[k]! - shared)), prompts: xs.length, measurements: measurements.get(t) ?? 0 });
   });
   const noiseOf = (judged: ReadonlyMap<string, number>) => {
     const js = [...judged].flatMap(([id, reps]) => (index.has(id) && reps > 0 ? [{ prompt: index.get(id)!, reps }] : []));
     if (!js.length) return Infinity;
-    const x = weightsOf(js);
-    return Math.max(1e-3, x.invL + Math.max(0, quad(x.u, x.u) + x.fresh - shared));
+    const x = weightsOf(g, w, comps, js);
+    return Math.max(1e-3, x.invL + Math.max(0, quad(cov, x.u, x.u) + x.fresh - shared));
   };
-  return { byTrial: out, noiseOf, shared: shared + unseen, components: { epsilon: eps, interaction: inter, difficulty: diff } };
+  return { byTrial: out, noiseOf, shared: shared + unseen, components: { epsilon: comps.eps, interaction: comps.inter, difficulty: comps.diff } };
+}
+
+function layout(cells: Cell[]): Layout {
+  const trials = [...new Set(cells.map((c) => c.trial))].sort((x, y) => x - y);
+  const seen = [...new Set(cells.map((c) => c.prompt))].sort((x, y) => x - y);
+  return { cells, trials, seen, local: new Map(seen.map((p, i) => [p, i])), byTrial: new Map(trials.map((t) => [t, cells.filter((c) => c.trial === t)])) };
+}
+
+const cellWeight = (c: Components, reps: number) => 1 / (c.inter + c.eps / reps);
+
+/**
+ * Variance components by alternating with the GLS fit: σε² from replicates (or most of the residual before there
+ * are any), σg² from the residual left, σd² from the spread and uncertainty of the fitted difficulties.
+ */
+function fitComponents(g: Layout): { comps: Components; final: Solved } {
+  const P = g.seen.length;
+  // Starting variance components: no replicates yet → most of the residual is taken to be sampling noise (per-prompt
+  // judge and sampling noise dwarfs the mixture×prompt interaction in LLM judging; measured on the sim too).
+  const repDf = g.cells.reduce((s, c) => s + c.reps - 1, 0);
+  const repSs = g.cells.reduce((s, c) => s + c.ss, 0);
+  const eps = repDf >= 5 ? Math.max(FLOOR, repSs / repDf) : 500;
+  const comps: Components = { eps, inter: repDf >= 5 ? Math.max(FLOOR, 0.1 * eps) : 90, diff: 500 };
+  let sol = solveGls(g, comps, false);
+  for (let sweep = 0; sweep < SWEEPS && P > 0; sweep++) {
+    // Each cell's residual has variance σg² + σε²/reps, less what fitting a and d absorbed (degrees of freedom).
+    const dfR = g.cells.length - g.trials.length - P;
+    if (dfR >= 3) {
+      const res = g.cells.map((c) => (c.y - sol.a.get(c.trial)! - sol.d[g.local.get(c.prompt)!]!) ** 2);
+      if (repDf >= 5) comps.inter = Math.max(FLOOR, g.cells.reduce((s, c, i) => s + res[i]! - comps.eps / c.reps, 0) / dfR);
+      else {
+        const r = res.reduce((s, x) => s + x, 0) / dfR;
+        comps.eps = Math.max(FLOOR, 0.85 * r);
+        comps.inter = Math.max(FLOOR, 0.15 * r);
+      }
+    }
+    if (P >= 3) {
+      const withCov = solveGls(g, comps, true);
+      const v = withCov.d.reduce((s, x) => s + x * x, 0) / P;
+      const tr = withCov.cov!.reduce((s, row, i) => s + row[i]!, 0) / P;
+      comps.diff = Math.max(25, v + tr);
+    }
+    sol = solveGls(g, comps, false);
+  }
+  return { comps, final: P > 0 ? solveGls(g, comps, true) : sol };
+}
+
+/** GLS for (a, d): a eliminated per mixture (its block is diagonal), leaving the prompts' Schur complement S. */
+function solveGls(g: Layout, comps: Components, withCov: boolean): Solved {
+  const P = g.seen.length;
+  const S = Matrix.eye(P, P).mul(1 / comps.diff);
+  const rhs = new Float64Array(P);
+  for (const t of g.trials) {
+    const xs = g.byTrial.get(t)!;
+    const lam = xs.map((c) => cellWeight(comps, c.reps));
+    const L = lam.reduce((s, x) => s + x, 0);
+    const ybar = xs.reduce((s, c, i) => s + lam[i]! * c.y, 0) / L;
+    xs.forEach((c, i) => {
+      const pi = g.local.get(c.prompt)!;
+      S.set(pi, pi, S.get(pi, pi) + lam[i]!);
+      rhs[pi]! += lam[i]! * (c.y - ybar);
+      xs.forEach((c2, j) => {
+        const pj = g.local.get(c2.prompt)!;
+        S.set(pi, pj, S.get(pi, pj) - (lam[i]! * lam[j]!) / L);
+      });
+    });
+  }
+  const chol = new CholeskyDecomposition(S);
+  const d = Float64Array.from(chol.solve(Matrix.columnVector(Array.from(rhs))).to1DArray());
+  const a = new Map<number, number>();
+  for (const t of g.trials) {
+    const xs = g.byTrial.get(t)!;
+    const lam = xs.map((c) => cellWeight(comps, c.reps));
+    const L = lam.reduce((s, x) => s + x, 0);
+    a.set(t, xs.reduce((s, c, i) => s + lam[i]! * (c.y - d[g.local.get(c.prompt)!]!), 0) / L);
+  }
+  return withCov ? { a, d, cov: chol.solve(Matrix.eye(P, P)).to2DArray() } : { a, d };
+}
+
+/** (u − w) over seen prompts, 1/L, and the difficulty variance of unseen prompts this mixture was judged on. */
+function weightsOf(g: Layout, w: number[], comps: Components, judged: ReadonlyArray<{ prompt: number; reps: number }>) {
+  const lam = judged.map((c) => cellWeight(comps, c.reps));
+  const L = lam.reduce((s, x) => s + x, 0);
+  const u = g.seen.map((p) => -w[p]!);
+  let fresh = 0;
+  judged.forEach((c, i) => {
+    const li = g.local.get(c.prompt);
+    if (li !== undefined) u[li]! += lam[i]! / L;
+    else fresh += ((lam[i]! / L - w[c.prompt]!) ** 2 - w[c.prompt]! ** 2) * comps.diff;
+  });
+  return { u, invL: 1 / L, fresh };
+}
+
+/** uᵀ·cov·v. */
+function quad(cov: number[][], u: number[], v: number[]): number {
+  let s = 0;
+  for (let i = 0; i < cov.length; i++) {
+    const row = cov[i]!;
+    let r = 0;
+    for (let j = 0; j < cov.length; j++) r += row[j]! * v[j]!;
+    s += u[i]! * r;
+  }
+  return s;
+}
+
+/** The part all estimates share: a low quantile of their covariances, never more than any one's own difficulty part. */
+function sharedVariance(cov: number[][], us: ReadonlyArray<{ u: number[] }>, q: number[]): number {
+  if (us.length < 2) return 0;
+  const vs = us.map((x) => cov.map((row) => row.reduce((s, c, j) => s + c * x.u[j]!, 0)));
+  const off: number[] = [];
+  for (let m = 0; m < us.length; m++) for (let n = m + 1; n < us.length; n++) off.push(us[m]!.u.reduce((s, x, i) => s + x * vs[n]![i]!, 0));
+  off.sort((x, y) => x - y);
+  return Math.max(0, Math.min(off[Math.floor(0.1 * (off.length - 1))]!, ...q));
 }
