@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { EvalResult } from '../../eval/types.js';
+import type { BatchStats } from '../../executor/index.js';
 import { action, numberArg } from '../_run.js';
 
 interface EvalOptions {
@@ -53,17 +55,50 @@ async function runJudgeEval(opts: EvalOptions): Promise<void> {
 const num = (x: number) => (Number.isFinite(x) ? x : null);
 
 async function runEval(opts: EvalOptions): Promise<void> {
+  const input = await checkEvalInput(opts);
+  const { mixtureName } = await import('../../config/index.js');
+  const name = mixtureName(input.mixture, input.space);
+  const progress = evalProgress(name);
+  const executor = await openEvalExecutor(opts, input, progress.endLive);
+  try {
+    const { evaluateMixture } = await import('../../eval/index.js');
+    const r = await evaluateMixture({
+      mixture: input.mixture,
+      space: input.space,
+      items: input.items,
+      executor,
+      // Batched, every prompt is in flight so each layer's requests of all prompts go out together.
+      concurrency: opts.concurrency ?? (opts.batch ? input.items.length : 4),
+      bootstrap: { seed: opts.seed ?? 0 },
+      onProgress: progress.onProgress,
+    });
+    progress.endLive();
+    const shown: Shown = { name, judge: input.judge, n: input.items.length, batchStats: 'batchStats' in executor ? executor.batchStats() : undefined };
+    if (opts.json) printEvalJson(r, shown);
+    else await printEvalTable(r, shown);
+  } finally {
+    await executor.close();
+  }
+}
+
+type EvalInput = Awaited<ReturnType<typeof checkEvalInput>>;
+interface Shown {
+  name: string;
+  judge: EvalInput['judge'];
+  n: number;
+  batchStats?: BatchStats;
+}
+
+/** Everything is validated before the database is opened: bad input writes nothing. */
+async function checkEvalInput(opts: EvalOptions) {
   // Loaded here so `moa-search --help` never pulls in SQLite or the OpenAI SDK.
   const { dirname, resolve } = await import('node:path');
-  const { InputError, loadSpace, loadMixture, mixtureName, singleModelMixture, checkMixtureAgainstSpace, checkNotSelfJudged, judgeModelOf, checkRole } = await import(
-    '../../config/index.js'
-  );
+  const { InputError, loadSpace, loadMixture, singleModelMixture, checkMixtureAgainstSpace, checkNotSelfJudged, judgeModelOf, checkRole } = await import('../../config/index.js');
   const { SIM_SPACE_FILE, SIM_VALIDATION_FILE, resolveDbPath } = await import('../../paths.js');
   const { checkDbLocation } = await import('../../executor/db-location.js');
   const { checkMixtureKeys, loadTemplates, mixtureModels } = await import('../../moa/index.js');
-  const { loadValidationSet, resolveJudge, evaluateMixture } = await import('../../eval/index.js');
+  const { loadValidationSet, resolveJudge } = await import('../../eval/index.js');
 
-  // Everything is validated before the database is opened: bad input writes nothing.
   for (const [flag, v] of [['--judge-mixture', opts.judgeMixture], ['--judge', opts.judge], ['--criteria', opts.criteria], ['--limit', opts.limit]] as const)
     if (v !== undefined) throw new InputError('only applies with --preferences (scoring a judge)', { field: flag });
   if (!!opts.mixture === !!opts.baseline) throw new InputError('give exactly one of --mixture <file|json> or --baseline <model>', { field: opts.mixture ? '--baseline' : '--mixture' });
@@ -90,87 +125,90 @@ async function runEval(opts: EvalOptions): Promise<void> {
   if (!validationFile) throw new InputError('no validation set: pass --validation <file> or set `validation` in the space', { field: '--validation' });
   const items = loadValidationSet(validationFile);
   const dbPath = checkDbLocation(resolveDbPath(opts.db));
-  const { checkBatchProviders, openExecutor, withBatching } = await import('../../executor/index.js');
+  const { checkBatchProviders } = await import('../../executor/index.js');
   if (opts.batch) checkBatchProviders(space, [...mixtureModels(mixture), ...(judge.mixture ? mixtureModels(judge.mixture) : [judge.model!])]);
+  return { space, spaceFile, mixture, judge, items, dbPath };
+}
+
+/** The cache and ledger, wrapped in Batch API jobs with --batch. */
+async function openEvalExecutor(opts: EvalOptions, input: EvalInput, beforeLine: () => void) {
+  const { openExecutor, withBatching } = await import('../../executor/index.js');
+  const inner = await openExecutor({ space: input.space, dbPath: input.dbPath, budgetUsd: opts.budget });
+  // Said once the database is open: a PostgreSQL server that refuses us is still one line.
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${input.spaceFile})\n`);
+  if (!opts.batch) return inner;
+  const { batchProgress } = await import('../batch-progress.js');
+  return withBatching(inner, { onEvent: batchProgress(process.stderr, { beforeLine }) }).catch(async (e: unknown) => {
+    await inner.close();
+    throw e;
+  });
+}
+
+/** A live counter on a terminal; on a pipe, a line every 10 prompts (and the last). */
+function evalProgress(name: string) {
   const tty = process.stderr.isTTY;
   let live = false;
-  const endLive = () => {
-    if (live) process.stderr.write('\n');
-    live = false;
+  return {
+    onProgress({ done, total }: { done: number; total: number }) {
+      if (tty) {
+        process.stderr.write(`\r  evaluating ${name}: ${done}/${total}`);
+        live = true;
+      } else if (done % 10 === 0 || done === total) process.stderr.write(`evaluating: ${done}/${total} prompts\n`);
+    },
+    endLive() {
+      if (live) process.stderr.write('\n');
+      live = false;
+    },
   };
-  const inner = await openExecutor({ space, dbPath, budgetUsd: opts.budget });
-  // Said once the database is open: a PostgreSQL server that refuses us is still one line.
-  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
-  const { batchProgress, batchSummary } = await import('../batch-progress.js');
-  const onEvent = batchProgress(process.stderr, { beforeLine: endLive });
-  const batched = opts.batch
-    ? await withBatching(inner, { onEvent }).catch(async (e: unknown) => {
-        await inner.close();
-        throw e;
-      })
-    : undefined;
-  const executor = batched ?? inner;
-  const name = mixtureName(mixture, space);
-  try {
-    const r = await evaluateMixture({
-      mixture,
-      space,
-      items,
-      executor,
-      // Batched, every prompt is in flight so each layer's requests of all prompts go out together.
-      concurrency: opts.concurrency ?? (opts.batch ? items.length : 4),
-      bootstrap: { seed: opts.seed ?? 0 },
-      onProgress: ({ done, total }) => {
-        // A live counter on a terminal; on a pipe, a line every 10 prompts (and the last).
-        if (tty) {
-          process.stderr.write(`\r  evaluating ${name}: ${done}/${total}`);
-          live = true;
-        } else if (done % 10 === 0 || done === total) process.stderr.write(`evaluating: ${done}/${total} prompts\n`);
-      },
-    });
-    endLive();
-    const batchStats = batched?.batchStats();
-    const bySource: Record<string, { winRate: number; ci: [number, number]; n: number }> = {};
-    for (const [s, v] of Object.entries(r.bySource)) bySource[s] = { winRate: v.winRate, ci: v.ci, n: v.n };
-    if (opts.json) {
-      const out = {
-        score: r.score,
-        ci: r.ci,
-        bySource,
-        lc: r.lc ?? null,
-        costPerQuery: r.costPerQuery,
-        tflopsPerQuery: num(r.tflopsPerQuery),
-        latencyProxyPerQuery: num(r.latencyProxyPerQuery),
-        spent: r.spent.total,
-        spentByAccount: { mixture: r.spent.mixture, judge: r.spent.judge },
-        calls: r.calls,
-        failures: r.failures,
-        n: items.length,
-        mixture: name,
-        judge: judge.mixture ? 'mixture' : judge.model,
-        ...(batchStats ? { batch: batchStats } : {}),
-      };
-      process.stdout.write(JSON.stringify(out) + '\n');
-      return;
-    }
-    const f1 = (x: number) => x.toFixed(1);
-    const ci = (c: [number, number]) => `[${f1(c[0])}, ${f1(c[1])}]`;
-    const rows: string[][] = [['score', f1(r.score), ci(r.ci), `n=${items.length}`]];
-    for (const [s, v] of Object.entries(bySource)) rows.push([`  ${s}`, f1(v.winRate), ci(v.ci), `n=${v.n}`]);
-    if (r.lc !== undefined) rows.push(['LC win rate', f1(r.lc), '', '(alpaca_eval prompts)']);
-    const w = rows.reduce((a, row) => row.map((c, i) => Math.max(a[i] ?? 0, c.length)), [] as number[]);
-    const lines = [
-      `mixture   ${name}`,
-      `judge     ${judge.mixture ? `mixture (aggregator ${judge.mixture.aggregator})` : judge.model}`,
-      `scores    win rate vs. the references, 0–100, with 95% bootstrap CIs; score = mean of per-source win rates`,
-      ...rows.map((row) => '  ' + row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')),
-      `cost      $${r.costPerQuery.toFixed(5)} per query, ${Number.isFinite(r.tflopsPerQuery) ? r.tflopsPerQuery.toFixed(2) : 'unknown'} TFLOPs per query`,
-      `spent     $${r.spent.total.toFixed(4)} (mixture $${r.spent.mixture.toFixed(4)}, judge $${r.spent.judge.toFixed(4)}); calls: ${r.calls.made} made, ${r.calls.cached} cached`,
-      `failures  generation ${r.failures.generation}, judge unparsed ${r.failures.judgeUnparsed}, truncated ${r.failures.truncated}`,
-    ];
-    if (batchStats) lines.push(`batch     ${batchSummary(batchStats)}`);
-    process.stdout.write(lines.join('\n') + '\n');
-  } finally {
-    await executor.close();
+}
+
+function bySourceOf(r: EvalResult) {
+  const bySource: Record<string, { winRate: number; ci: [number, number]; n: number }> = {};
+  for (const [s, v] of Object.entries(r.bySource)) bySource[s] = { winRate: v.winRate, ci: v.ci, n: v.n };
+  return bySource;
+}
+
+function printEvalJson(r: EvalResult, shown: Shown): void {
+  const out = {
+    score: r.score,
+    ci: r.ci,
+    bySource: bySourceOf(r),
+    lc: r.lc ?? null,
+    costPerQuery: r.costPerQuery,
+    tflopsPerQuery: num(r.tflopsPerQuery),
+    latencyProxyPerQuery: num(r.latencyProxyPerQuery),
+    spent: r.spent.total,
+    spentByAccount: { mixture: r.spent.mixture, judge: r.spent.judge },
+    calls: r.calls,
+    failures: r.failures,
+    n: shown.n,
+    mixture: shown.name,
+    judge: shown.judge.mixture ? 'mixture' : shown.judge.model,
+    ...(shown.batchStats ? { batch: shown.batchStats } : {}),
+  };
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+async function printEvalTable(r: EvalResult, shown: Shown): Promise<void> {
+  const f1 = (x: number) => x.toFixed(1);
+  const ci = (c: [number, number]) => `[${f1(c[0])}, ${f1(c[1])}]`;
+  const rows: string[][] = [['score', f1(r.score), ci(r.ci), `n=${shown.n}`]];
+  for (const [s, v] of Object.entries(bySourceOf(r))) rows.push([`  ${s}`, f1(v.winRate), ci(v.ci), `n=${v.n}`]);
+  if (r.lc !== undefined) rows.push(['LC win rate', f1(r.lc), '', '(alpaca_eval prompts)']);
+  const w = rows.reduce((a, row) => row.map((c, i) => Math.max(a[i] ?? 0, c.length)), [] as number[]);
+  const { judge } = shown;
+  const lines = [
+    `mixture   ${shown.name}`,
+    `judge     ${judge.mixture ? `mixture (aggregator ${judge.mixture.aggregator})` : judge.model}`,
+    `scores    win rate vs. the references, 0–100, with 95% bootstrap CIs; score = mean of per-source win rates`,
+    ...rows.map((row) => '  ' + row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')),
+    `cost      $${r.costPerQuery.toFixed(5)} per query, ${Number.isFinite(r.tflopsPerQuery) ? r.tflopsPerQuery.toFixed(2) : 'unknown'} TFLOPs per query`,
+    `spent     $${r.spent.total.toFixed(4)} (mixture $${r.spent.mixture.toFixed(4)}, judge $${r.spent.judge.toFixed(4)}); calls: ${r.calls.made} made, ${r.calls.cached} cached`,
+    `failures  generation ${r.failures.generation}, judge unparsed ${r.failures.judgeUnparsed}, truncated ${r.failures.truncated}`,
+  ];
+  if (shown.batchStats) {
+    const { batchSummary } = await import('../batch-progress.js');
+    lines.push(`batch     ${batchSummary(shown.batchStats)}`);
   }
+  process.stdout.write(lines.join('\n') + '\n');
 }
