@@ -11,10 +11,15 @@
  * score over sampling and judge noise) × the cost projection at the sim's token statistics (pooled over every run).
  * Hypervolume reference: the cheapest single model's projected cost × 20, score 0.
  *
- * Usage: npx tsx bench/pareto.ts [--seeds 20] [--budgets 5,10,20] [--caps 1,2,5] [--capped-budget 10] [--out docs/benchmarks.md]
+ * Runs are appended to a JSONL file (`--results`) as they finish and taken from it when present, so an interrupted
+ * benchmark continues where it stopped and seeds can be split over processes (`--seed0`); after each seed the section
+ * is rendered from every complete seed in the file.
+ *
+ * Usage: npx tsx bench/pareto.ts [--seeds 20] [--seed0 0] [--budgets 5,10,20] [--caps 1,2,5] [--capped-budget 10]
+ *                                [--results runs/bench-pareto.jsonl] [--out docs/benchmarks.md]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { loadSpace, type SearchSpace } from '../src/config/index.js';
 import { projectQueryCost } from '../src/cost/projection.js';
 import { mergeTokenStats, type TokenStats } from '../src/cost/token-stats.js';
@@ -41,6 +46,8 @@ const flag = (name: string, dflt: string) => {
   return i >= 0 ? args[i + 1]! : dflt;
 };
 const SEEDS = Number(flag('seeds', '20'));
+const SEED0 = Number(flag('seed0', '0'));
+const RESULTS = resolve(PACKAGE_ROOT, flag('results', 'runs/bench-pareto.jsonl'));
 const BUDGETS = flag('budgets', '5,10,20').split(',').map(Number);
 const CAPS = flag('caps', '1,2,5').split(',').map(Number);
 const CAPPED_BUDGET = Number(flag('capped-budget', '10'));
@@ -165,23 +172,52 @@ function score(runs: Run[], capped: Run[], T: Truth, space: SearchSpace, items: 
 
 const pooledStats = (runs: Run[]) => runs.flatMap((r) => r.observations).reduce<TokenStats | undefined>((acc, o) => (o.tokenStats ? (acc ? mergeTokenStats(acc, o.tokenStats) : o.tokenStats) : acc), undefined);
 
-/** Seeds outermost, and the section rewritten after each: an interrupted benchmark still leaves its seeds so far. */
+const runKey = (method: string, seed: number, budget: number) => `${method}|${seed}|${budget}`;
+
+function storedRuns(): Map<string, Run> {
+  const out = new Map<string, Run>();
+  if (!existsSync(RESULTS)) return out;
+  for (const line of readFileSync(RESULTS, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as Run;
+    out.set(runKey(r.method, r.seed, r.budget), r);
+  }
+  return out;
+}
+
+/** The runs a seed needs: one per method at the largest budget, one per cap at the capped budget. */
+const seedRuns = (seed: number) => [...Object.keys(METHODS).map((m) => runKey(m, seed, Math.max(...BUDGETS))), ...CAPS.map((c) => runKey(`capped-${c}`, seed, CAPPED_BUDGET))];
+
+/** Seeds outermost, and the section rewritten after each from every complete seed stored (this process's or another's). */
 async function main() {
-  const started = Date.now();
   const space = loadSpace(SPACE_FILE);
   const items = loadValidationSet(VALIDATION);
   const providers = new Map([['sim', memoSim(Infinity)]]);
   const base: StudyConfig = { spaceFile: SPACE_FILE, validationFile: VALIDATION, strategy: 'bfgs', seed: 0, budget: Math.max(...BUDGETS), layers: 2, aggregators: [], simulated: true };
-  const runs: Run[] = [];
-  const capped: Run[] = [];
-  let T: Truth | undefined;
-  for (let seed = 0; seed < SEEDS; seed++) {
-    for (const [method, make] of Object.entries(METHODS)) runs.push(await run(space, items, providers, method, make({ ...base, seed })));
-    for (const cap of CAPS) capped.push(await run(space, items, providers, `capped-${cap}`, { ...base, seed, budget: CAPPED_BUDGET, maxCost: cap }));
-    // Token statistics of the first seed's runs (thousands of calls) fix the truth's costs for the whole benchmark.
-    T ??= buildTruth(space, items, pooledStats([...runs, ...capped]));
-    report({ runs, capped, ...score(runs, capped, T, space, items), ...T, seeds: seed + 1, started });
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  for (let seed = SEED0; seed < SEED0 + SEEDS; seed++) {
+    const stored = storedRuns();
+    const todo: Array<[string, StudyConfig]> = [
+      ...Object.entries(METHODS).map(([method, make]): [string, StudyConfig] => [method, make({ ...base, seed })]),
+      ...CAPS.map((cap): [string, StudyConfig] => [`capped-${cap}`, { ...base, seed, budget: CAPPED_BUDGET, maxCost: cap }]),
+    ];
+    for (const [method, config] of todo) {
+      if (stored.has(runKey(method, seed, config.budget))) continue;
+      appendFileSync(RESULTS, JSON.stringify(await run(space, items, providers, method, config)) + '\n');
+    }
+    render(space, items, storedRuns());
   }
+}
+
+function render(space: SearchSpace, items: Items, stored: Map<string, Run>): void {
+  const seeds = [...new Set([...stored.values()].map((r) => r.seed))].filter((s) => seedRuns(s).every((k) => stored.has(k))).sort((a, b) => a - b);
+  if (!seeds.length) return;
+  const pick = (s: number) => seedRuns(s).map((k) => stored.get(k)!);
+  const runs = seeds.flatMap((s) => pick(s).filter((r) => !r.method.startsWith('capped-')));
+  const capped = seeds.flatMap((s) => pick(s).filter((r) => r.method.startsWith('capped-')));
+  // Token statistics of the first seed's runs (thousands of calls) fix the truth's costs for the whole benchmark.
+  const T = buildTruth(space, items, pooledStats(pick(seeds[0]!)));
+  report({ runs, capped, ...score(runs, capped, T, space, items), ...T, seeds: seeds.length });
 }
 
 interface Results {
@@ -195,19 +231,18 @@ interface Results {
   ref: Reference;
   world: number;
   bestUnder: (cap: number) => { cost: number; quality: number };
-  started: number;
   seeds: number;
 }
 
 function report(R: Results): void {
   const methods = Object.keys(METHODS);
   const lines: string[] = [];
-  const minutes = ((Date.now() - R.started) / 60000).toFixed(1);
+  const minutes = ([...R.runs, ...R.capped].reduce((t, r) => t + r.seconds, 0) / 60).toFixed(1);
   lines.push('## Cost-aware search: the quality-vs-cost front and deployment caps (`npm run bench:pareto`)', '');
   lines.push(
     `Generated by \`bench/pareto.ts\` on ${new Date().toISOString().slice(0, 10)}: ${R.seeds} seed${R.seeds === 1 ? '' : 's'} per method, sim.yaml (6 proposers; every aggregator-capable model searched when cost matters: ${R.world} mixtures), validation set sim-100.jsonl, the space's judge. ` +
       `One run per method and seed at $${Math.max(...BUDGETS)}; $${BUDGETS.slice(0, -1).join(', $')} are checkpoints of that run (its state when its cumulative spend reached them; the strategy planned with the whole budget). ` +
-      `Capped runs: \`--max-cost\` $${CAPS.join(', $')} per 1k queries at a $${CAPPED_BUDGET} budget, ${R.seeds} seeds each. Total wall time ${minutes} min on the shared 2-core machine.`,
+      `Capped runs: \`--max-cost\` $${CAPS.join(', $')} per 1k queries at a $${CAPPED_BUDGET} budget, ${R.seeds} seeds each. Wall time summed over runs: ${minutes} min on the shared 2-core machine.`,
     '',
   );
   lines.push(

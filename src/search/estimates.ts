@@ -1,4 +1,5 @@
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { choleskyInverse } from './_cholesky-inverse.js';
 import type { ValidationItem } from '../eval/types.js';
 import type { ObservationRecord } from './types.js';
 
@@ -207,7 +208,7 @@ function solveGls(g: Layout, comps: Components, withCov: boolean): Solved {
     const L = lam.reduce((s, x) => s + x, 0);
     a.set(t, xs.reduce((s, c, i) => s + lam[i]! * (c.y - d[g.local.get(c.prompt)!]!), 0) / L);
   }
-  return withCov ? { a, d, cov: chol.solve(Matrix.eye(P, P)).to2DArray() } : { a, d };
+  return withCov ? { a, d, cov: choleskyInverse(chol) } : { a, d };
 }
 
 /** (u − w) over seen prompts, 1/L, and the difficulty variance of unseen prompts this mixture was judged on. */

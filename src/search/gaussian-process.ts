@@ -1,4 +1,5 @@
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { choleskyInverse } from './_cholesky-inverse.js';
 import { bfgsFG } from './bfgs.js';
 import { mulberry32 } from '../random.js';
 
@@ -258,7 +259,7 @@ function evaluate(X: number[][], y: number[], noise: number[], h: GpHyper, withG
     K.set(a, a, K.get(a, a) + noise[a]! + h.nugget);
   }
   const chol = cholesky(K);
-  const Kinv = chol.solve(Matrix.eye(n)).to2DArray();
+  const Kinv = choleskyInverse(chol);
   // Symmetrize: the solve leaves rounding asymmetry that would bias the variance.
   for (let a = 0; a < n; a++) for (let b = 0; b < a; b++) Kinv[a]![b] = Kinv[b]![a] = (Kinv[a]![b]! + Kinv[b]![a]!) / 2;
   const rowSums = Kinv.map((r) => r.reduce((s, v) => s + v, 0));
