@@ -7,6 +7,7 @@ import { jsonlObjects, readInputFile } from './_input-files.js';
 import { MANIFEST_KIND, type BuiltSet } from './build-validation.js';
 import { formatValidationSet } from './validation-set.js';
 import type { ValidationItem } from './types.js';
+import { eachUntilFailure } from './_each-until-failure.js';
 
 /** A prompt of the user's own: `{id?, prompt, source?, category?}`. */
 export interface PromptLine {
@@ -77,29 +78,22 @@ export async function buildFromPrompts(opts: BuildFromPromptsOptions): Promise<B
   checkBaselineModel(opts.space, opts.baselineModel);
   const g = opts.space.generation;
   const items: ValidationItem[] = new Array(prompts.length);
-  let next = 0;
   let done = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (failure === undefined && next < prompts.length) {
-      const i = next++;
-      const p = prompts[i]!;
-      const req: GenerationRequest = { model: opts.baselineModel, messages: [{ role: 'user', content: p.prompt }], temperature: g.temperature, maxTokens: g.maxTokens };
-      if (g.topP !== undefined) req.topP = g.topP;
-      try {
-        const r = await opts.executor.generate(req, { account: 'reference', signal: opts.signal });
-        if (!r.text.trim()) throw new ReferenceGenerationError(p.id, opts.baselineModel, 'the answer was empty');
-        const it: ValidationItem = { id: p.id, source: p.source, prompt: p.prompt, reference: r.text };
-        if (p.category) it.category = p.category;
-        items[i] = it;
-        opts.onProgress?.(++done, prompts.length);
-      } catch (e) {
-        failure ??= e instanceof ReferenceGenerationError || (e as Error)?.name === 'BudgetExceeded' ? e : new ReferenceGenerationError(p.id, opts.baselineModel, (e as Error).message, { cause: e });
-      }
+  await eachUntilFailure(prompts.length, opts.concurrency ?? 4, async (i) => {
+    const p = prompts[i]!;
+    const req: GenerationRequest = { model: opts.baselineModel, messages: [{ role: 'user', content: p.prompt }], temperature: g.temperature, maxTokens: g.maxTokens };
+    if (g.topP !== undefined) req.topP = g.topP;
+    try {
+      const r = await opts.executor.generate(req, { account: 'reference', signal: opts.signal });
+      if (!r.text.trim()) throw new ReferenceGenerationError(p.id, opts.baselineModel, 'the answer was empty');
+      const it: ValidationItem = { id: p.id, source: p.source, prompt: p.prompt, reference: r.text };
+      if (p.category) it.category = p.category;
+      items[i] = it;
+      opts.onProgress?.(++done, prompts.length);
+    } catch (e) {
+      throw e instanceof ReferenceGenerationError || (e as Error)?.name === 'BudgetExceeded' ? e : new ReferenceGenerationError(p.id, opts.baselineModel, (e as Error).message, { cause: e });
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, prompts.length)) }, worker));
-  if (failure !== undefined) throw failure;
+  });
   const ids: Record<string, string[]> = {};
   for (const it of items) (ids[it.source] ??= []).push(it.id);
   return {

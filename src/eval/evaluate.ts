@@ -2,8 +2,9 @@ import type { Mixture } from '../config/mixture.js';
 import type { JudgeSettings, SearchSpace } from '../config/space.js';
 import { runMetrics, tokenStatsFromRuns } from '../cost/index.js';
 import { BudgetExceeded, type Executor } from '../executor/types.js';
-import { MixtureRunError, runMixture } from '../moa/index.js';
+import { MixtureRunError, runMixture, type GenerationParams } from '../moa/index.js';
 import type { MixtureRun } from '../moa/types.js';
+import { eachUntilFailure } from './_each-until-failure.js';
 import { createJudge, type Judge } from './judges/judge.js';
 import { lengthControlledWinRates } from './length-controlled.js';
 import { scoreOutcomes } from './scores.js';
@@ -56,79 +57,84 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
  * Deterministic: per-prompt results land in the validation set's order whatever the concurrency.
  */
 export async function evaluateMixture(opts: EvaluateOptions): Promise<EvalResult> {
-  const { mixture, space, items, executor, signal } = opts;
-  const judge: Judge = createJudge({ space, executor, settings: opts.judge ?? space.judge });
-  const generation = { temperature: space.generation.temperature, maxTokens: space.generation.maxTokens, ...(space.generation.topP !== undefined ? { topP: space.generation.topP } : {}) };
-  const outcomes: PromptOutcome[] = new Array(items.length);
-  const runs: MixtureRun[] = new Array(items.length);
-  const tally: Tally = { mixtureSpent: 0, judgeSpent: 0, made: 0, cached: 0 };
-  let next = 0;
-  let done = 0;
-  let stop: unknown;
-  let firstFailure: string | undefined;
-
-  const evaluateOne = async (idx: number): Promise<void> => {
-    const item = items[idx]!;
-    let run: MixtureRun | undefined;
-    try {
-      run = await runMixture(mixture, [{ role: 'user', content: item.prompt }], { executor, generation, account: 'mixture', signal, sampleOffset: opts.sampleOffset ?? 0 });
-    } catch (e) {
-      if (!(e instanceof MixtureRunError)) throw e;
-      if (e.reason === 'budget') throw e.cause instanceof BudgetExceeded ? e.cause : e;
-      if (e.reason === 'aborted') throw e;
-      runs[idx] = { text: '', finishReason: 'error', calls: e.calls, wallMs: 0 };
-      firstFailure ??= e.message;
-    }
-    const r = run ?? runs[idx]!;
-    runs[idx] = r;
-    for (const c of r.calls) tallyCall(tally, { cached: c.cached, costUsd: c.error ? 0 : c.costUsd }, 'mixture');
-    const m = runMetrics(r, space);
-    const base = {
-      id: item.id,
-      source: item.source,
-      candidateChars: run ? run.text.length : 0,
-      referenceChars: item.reference.length,
-      costUsd: m.costUsd,
-      tflops: m.tflops ?? NaN,
-      latencyProxyTflops: m.latencyProxyTflops ?? NaN,
-      promptTokens: m.promptTokens,
-      completionTokens: m.completionTokens,
-      // Wall-clock, hence the one field that differs between identical runs.
-      layerWallMs: m.layerWallMs,
-    };
-    let o: PromptOutcome;
-    if (!run) {
-      o = { ...base, preference: 0, generationFailed: true, judgeCostUsd: 0 };
-    } else {
-      const v = await judge.judge(item, run.text, { signal, sample: opts.sampleOffset ?? 0 });
-      for (const c of v.calls) tallyCall(tally, c, 'judge');
-      o = { ...base, preference: v.preference, judgeCostUsd: v.calls.reduce((a, c) => a + c.costUsd, 0) };
-      if (v.unparsed) o.judgeUnparsed = v.unparsed;
-      if (run.finishReason === 'length') o.truncated = true;
-    }
-    outcomes[idx] = o;
-    done++;
-    opts.onProgress?.({ done, total: items.length, outcome: o });
+  const { space, items } = opts;
+  const st: EvalState = {
+    opts,
+    judge: createJudge({ space, executor: opts.executor, settings: opts.judge ?? space.judge }),
+    generation: { temperature: space.generation.temperature, maxTokens: space.generation.maxTokens, ...(space.generation.topP !== undefined ? { topP: space.generation.topP } : {}) },
+    outcomes: new Array(items.length),
+    runs: new Array(items.length),
+    tally: { mixtureSpent: 0, judgeSpent: 0, made: 0, cached: 0 },
+    done: 0,
   };
-
-  const worker = async () => {
-    while (stop === undefined && next < items.length) {
-      const idx = next++;
-      try {
-        await evaluateOne(idx);
-      } catch (e) {
-        stop ??= e;
-      }
-    }
-  };
-  const workers = Math.max(1, Math.min(opts.concurrency ?? 4, items.length));
-  // Wait for every worker before throwing, so no call is left running against an executor the caller may close.
-  await Promise.all(Array.from({ length: workers }, worker));
-  if (stop !== undefined) throw stop;
+  await eachUntilFailure(items.length, opts.concurrency ?? 4, (idx) => evaluatePrompt(st, idx));
   // Some failed generations are losses, counted; all of them failing is a broken endpoint, not a score of 0.
-  if (items.length > 0 && outcomes.every((o) => o.generationFailed)) throw new EvaluationFailed(items.length, firstFailure ?? 'unknown error');
+  if (items.length > 0 && st.outcomes.every((o) => o.generationFailed)) throw new EvaluationFailed(items.length, st.firstFailure ?? 'unknown error');
+  return summarize(st);
+}
 
-  const scores = scoreOutcomes(outcomes, opts.bootstrap);
+/** One evaluation's state, filled prompt by prompt (in the validation set's order, whatever the concurrency). */
+interface EvalState {
+  opts: EvaluateOptions;
+  judge: Judge;
+  generation: GenerationParams;
+  outcomes: PromptOutcome[];
+  runs: MixtureRun[];
+  tally: Tally;
+  done: number;
+  firstFailure?: string;
+}
+
+/** Run the mixture on one prompt and judge its answer; a failed generation is a loss, budget and aborts propagate. */
+async function evaluatePrompt(st: EvalState, idx: number): Promise<void> {
+  const { mixture, space, items, executor, signal } = st.opts;
+  const item = items[idx]!;
+  const sampleOffset = st.opts.sampleOffset ?? 0;
+  let run: MixtureRun | undefined;
+  try {
+    run = await runMixture(mixture, [{ role: 'user', content: item.prompt }], { executor, generation: st.generation, account: 'mixture', signal, sampleOffset });
+  } catch (e) {
+    if (!(e instanceof MixtureRunError)) throw e;
+    if (e.reason === 'budget') throw e.cause instanceof BudgetExceeded ? e.cause : e;
+    if (e.reason === 'aborted') throw e;
+    st.runs[idx] = { text: '', finishReason: 'error', calls: e.calls, wallMs: 0 };
+    st.firstFailure ??= e.message;
+  }
+  const r = run ?? st.runs[idx]!;
+  st.runs[idx] = r;
+  for (const c of r.calls) tallyCall(st.tally, { cached: c.cached, costUsd: c.error ? 0 : c.costUsd }, 'mixture');
+  const m = runMetrics(r, space);
+  const base = {
+    id: item.id,
+    source: item.source,
+    candidateChars: run ? run.text.length : 0,
+    referenceChars: item.reference.length,
+    costUsd: m.costUsd,
+    tflops: m.tflops ?? NaN,
+    latencyProxyTflops: m.latencyProxyTflops ?? NaN,
+    promptTokens: m.promptTokens,
+    completionTokens: m.completionTokens,
+    // Wall-clock, hence the one field that differs between identical runs.
+    layerWallMs: m.layerWallMs,
+  };
+  let o: PromptOutcome;
+  if (!run) {
+    o = { ...base, preference: 0, generationFailed: true, judgeCostUsd: 0 };
+  } else {
+    const v = await st.judge.judge(item, run.text, { signal, sample: sampleOffset });
+    for (const c of v.calls) tallyCall(st.tally, c, 'judge');
+    o = { ...base, preference: v.preference, judgeCostUsd: v.calls.reduce((a, c) => a + c.costUsd, 0) };
+    if (v.unparsed) o.judgeUnparsed = v.unparsed;
+    if (run.finishReason === 'length') o.truncated = true;
+  }
+  st.outcomes[idx] = o;
+  st.done++;
+  st.opts.onProgress?.({ done: st.done, total: items.length, outcome: o });
+}
+
+function summarize(st: EvalState): EvalResult {
+  const { outcomes, tally } = st;
+  const scores = scoreOutcomes(outcomes, st.opts.bootstrap);
   const lcFit = lengthControlledWinRates(new Map([['mixture', outcomes]])).get('mixture');
   const result: EvalResult = {
     score: scores.score,
@@ -145,7 +151,7 @@ export async function evaluateMixture(opts: EvaluateOptions): Promise<EvalResult
       truncated: outcomes.filter((o) => o.truncated).length,
     },
     perPrompt: outcomes,
-    tokenStats: tokenStatsFromRuns(runs, undefined, { mode: mixture.mode }),
+    tokenStats: tokenStatsFromRuns(st.runs, undefined, { mode: st.opts.mixture.mode }),
   };
   if (lcFit) result.lc = lcFit.lc;
   return result;
