@@ -81,16 +81,34 @@ export function lengthControlledWinRates(
   outcomesByMixture: ReadonlyMap<string, readonly PromptOutcome[]> | Readonly<Record<string, readonly PromptOutcome[]>>,
   opts: LengthControlOptions = {},
 ): Map<string, LengthControlled> {
-  const source = opts.source === undefined ? 'alpaca_eval' : opts.source;
-  const lamD = opts.difficultyPenalty ?? 1;
-  const lamB = opts.slopePenalty ?? 0.5;
-  const lamDev = opts.slopeDeviationPenalty ?? 2;
-  const lamT = 1e-4;
   const entries: Array<[string, readonly PromptOutcome[]]> =
     outcomesByMixture instanceof Map ? [...outcomesByMixture.entries()] : Object.entries(outcomesByMixture as Record<string, readonly PromptOutcome[]>);
+  const data = glmData(entries, opts.source === undefined ? 'alpaca_eval' : opts.source);
+  const out = new Map<string, LengthControlled>();
+  const J = data.mixtures.length;
+  if (!J) return out;
+  const g = glm(data, opts);
+  const w = fitGlm(g, opts.maxIterations ?? 50);
+  data.mixtures.forEach((key, j) => {
+    const mine = data.obs.filter((o) => o.j === j);
+    const lc = (100 * mine.reduce((a, o) => a + sigmoid(w[j]! + w[g.A + o.i]!), 0)) / mine.length;
+    out.set(key, { lc, lengthSlope: w[g.B]! + w[J + j]!, n: mine.length });
+  });
+  return out;
+}
+
+interface GlmObs {
+  j: number;
+  i: number;
+  x: number;
+  y: number;
+}
+
+/** Mixture j, prompt i, squashed length difference x, preference y: one row per outcome of the source. */
+function glmData(entries: Array<[string, readonly PromptOutcome[]]>, source: string | null): { mixtures: string[]; obs: GlmObs[]; prompts: number } {
   const mixtures: string[] = [];
   const promptIndex = new Map<string, number>();
-  const obs: Array<{ j: number; i: number; x: number; y: number }> = [];
+  const obs: GlmObs[] = [];
   const raw: Array<{ j: number; o: PromptOutcome }> = [];
   for (const [key, outcomes] of entries) {
     const rows = outcomes.filter((o) => source === null || o.source === source);
@@ -108,19 +126,24 @@ export function lengthControlledWinRates(
     const delta = o.candidateChars - o.referenceChars;
     obs.push({ j, i, x: sd > 0 ? Math.tanh(delta / sd) : 0, y: Math.min(1, Math.max(0, o.preference)) });
   }
-  const J = mixtures.length;
-  const I = promptIndex.size;
-  const out = new Map<string, LengthControlled>();
-  if (!J) return out;
-  // Parameters: θ_0..θ_{J−1}, b_0..b_{J−1}, β (the "a" block), then d_0..d_{I−1}.
+  return { mixtures, obs, prompts: promptIndex.size };
+}
+
+/** The penalized logistic problem: parameters θ_0..θ_{J−1}, b_0..b_{J−1}, β (the "a" block), then d_0..d_{I−1}. */
+function glm(data: { mixtures: string[]; obs: GlmObs[]; prompts: number }, opts: LengthControlOptions) {
+  const J = data.mixtures.length;
+  const I = data.prompts;
+  const lamD = opts.difficultyPenalty ?? 1;
+  const lamB = opts.slopePenalty ?? 0.5;
+  const lamDev = opts.slopeDeviationPenalty ?? 2;
+  const lamT = 1e-4;
   const A = 2 * J + 1;
   const B = 2 * J;
   const P = A + I;
-  const w = new Float64Array(P);
   const penalty = (k: number) => (k < J ? lamT : k < B ? lamDev : k === B ? lamB : lamD);
   const objective = (v: Float64Array) => {
     let f = 0;
-    for (const o of obs) {
+    for (const o of data.obs) {
       const z = v[o.j]! + (v[B]! + v[J + o.j]!) * o.x + v[A + o.i]!;
       // −[y log σ(z) + (1−y) log(1−σ(z))], computed stably.
       f += Math.max(z, 0) - o.y * z + Math.log1p(Math.exp(-Math.abs(z)));
@@ -128,65 +151,24 @@ export function lengthControlledWinRates(
     for (let k = 0; k < P; k++) f += 0.5 * penalty(k) * v[k]! ** 2;
     return f;
   };
-  let f = objective(w);
-  for (let iter = 0; iter < (opts.maxIterations ?? 50); iter++) {
-    // Newton step. The Hessian's difficulty block is diagonal (a prompt's d_i meets no other prompt), so the
-    // step is solved through the Schur complement: a (2J+1)-sized system instead of one the size of the set.
-    const g = new Float64Array(P);
-    const Haa = new Float64Array(A * A);
-    const Hab = new Float64Array(A * I);
-    const Dd = new Float64Array(I);
-    for (let k = 0; k < A; k++) {
-      g[k] = penalty(k) * w[k]!;
-      Haa[k * A + k] = penalty(k);
-    }
-    for (let i = 0; i < I; i++) {
-      g[A + i] = lamD * w[A + i]!;
-      Dd[i] = lamD;
-    }
-    for (const o of obs) {
-      const idx = [o.j, J + o.j, B];
-      const feat = [1, o.x, o.x];
-      const p = sigmoid(w[o.j]! + (w[B]! + w[J + o.j]!) * o.x + w[A + o.i]!);
-      const r = p - o.y;
-      const s = Math.max(p * (1 - p), 1e-10);
-      for (let a = 0; a < 3; a++) {
-        g[idx[a]!] += r * feat[a]!;
-        Hab[idx[a]! * I + o.i] += s * feat[a]!;
-        for (let b = 0; b < 3; b++) Haa[idx[a]! * A + idx[b]!] += s * feat[a]! * feat[b]!;
-      }
-      g[A + o.i] += r;
-      Dd[o.i] += s;
-    }
-    const S = new Float64Array(A * A);
-    const rhs = new Float64Array(A);
-    for (let a = 0; a < A; a++) {
-      let acc = g[a]!;
-      for (let i = 0; i < I; i++) acc -= (Hab[a * I + i]! / Dd[i]!) * g[A + i]!;
-      rhs[a] = acc;
-      for (let b = 0; b <= a; b++) {
-        let v = Haa[a * A + b]!;
-        for (let i = 0; i < I; i++) v -= (Hab[a * I + i]! * Hab[b * I + i]!) / Dd[i]!;
-        S[a * A + b] = v;
-        S[b * A + a] = v;
-      }
-    }
-    const stepA = choleskySolve(S, rhs, A);
-    const step = new Float64Array(P);
-    step.set(stepA);
-    for (let i = 0; i < I; i++) {
-      let acc = g[A + i]!;
-      for (let a = 0; a < A; a++) acc -= Hab[a * I + i]! * stepA[a]!;
-      step[A + i] = acc / Dd[i]!;
-    }
+  return { obs: data.obs, J, I, A, B, P, lamD, penalty, objective };
+}
+type Glm = ReturnType<typeof glm>;
+
+/** Damped Newton from zero until the penalized loss stops falling. */
+function fitGlm(g: Glm, maxIterations: number): Float64Array {
+  const w = new Float64Array(g.P);
+  let f = g.objective(w);
+  for (let iter = 0; iter < maxIterations; iter++) {
+    const step = newtonStep(g, w);
     // Damped Newton: halve the step until the penalized loss does not increase.
     let t = 1;
     let next = w;
     let fNext = f;
     for (let h = 0; h < 30; h++) {
-      const cand = new Float64Array(P);
-      for (let k = 0; k < P; k++) cand[k] = w[k]! - t * step[k]!;
-      const fc = objective(cand);
+      const cand = new Float64Array(g.P);
+      for (let k = 0; k < g.P; k++) cand[k] = w[k]! - t * step[k]!;
+      const fc = g.objective(cand);
       if (fc <= f) {
         next = cand;
         fNext = fc;
@@ -199,10 +181,61 @@ export function lengthControlledWinRates(
     f = fNext;
     if (moved < 1e-10) break;
   }
-  mixtures.forEach((key, j) => {
-    const mine = obs.filter((o) => o.j === j);
-    const lc = (100 * mine.reduce((a, o) => a + sigmoid(w[j]! + w[A + o.i]!), 0)) / mine.length;
-    out.set(key, { lc, lengthSlope: w[B]! + w[J + j]!, n: mine.length });
-  });
-  return out;
+  return w;
+}
+
+/**
+ * The Newton step at w. The Hessian's difficulty block is diagonal (a prompt's d_i meets no other prompt), so the
+ * step is solved through the Schur complement: a (2J+1)-sized system instead of one the size of the set.
+ */
+function newtonStep(g: Glm, w: Float64Array): Float64Array {
+  const { J, I, A, B, P } = g;
+  const grad = new Float64Array(P);
+  const Haa = new Float64Array(A * A);
+  const Hab = new Float64Array(A * I);
+  const Dd = new Float64Array(I);
+  for (let k = 0; k < A; k++) {
+    grad[k] = g.penalty(k) * w[k]!;
+    Haa[k * A + k] = g.penalty(k);
+  }
+  for (let i = 0; i < I; i++) {
+    grad[A + i] = g.lamD * w[A + i]!;
+    Dd[i] = g.lamD;
+  }
+  for (const o of g.obs) {
+    const idx = [o.j, J + o.j, B];
+    const feat = [1, o.x, o.x];
+    const p = sigmoid(w[o.j]! + (w[B]! + w[J + o.j]!) * o.x + w[A + o.i]!);
+    const r = p - o.y;
+    const s = Math.max(p * (1 - p), 1e-10);
+    for (let a = 0; a < 3; a++) {
+      grad[idx[a]!] += r * feat[a]!;
+      Hab[idx[a]! * I + o.i] += s * feat[a]!;
+      for (let b = 0; b < 3; b++) Haa[idx[a]! * A + idx[b]!] += s * feat[a]! * feat[b]!;
+    }
+    grad[A + o.i] += r;
+    Dd[o.i] += s;
+  }
+  const S = new Float64Array(A * A);
+  const rhs = new Float64Array(A);
+  for (let a = 0; a < A; a++) {
+    let acc = grad[a]!;
+    for (let i = 0; i < I; i++) acc -= (Hab[a * I + i]! / Dd[i]!) * grad[A + i]!;
+    rhs[a] = acc;
+    for (let b = 0; b <= a; b++) {
+      let v = Haa[a * A + b]!;
+      for (let i = 0; i < I; i++) v -= (Hab[a * I + i]! * Hab[b * I + i]!) / Dd[i]!;
+      S[a * A + b] = v;
+      S[b * A + a] = v;
+    }
+  }
+  const stepA = choleskySolve(S, rhs, A);
+  const step = new Float64Array(P);
+  step.set(stepA);
+  for (let i = 0; i < I; i++) {
+    let acc = grad[A + i]!;
+    for (let a = 0; a < A; a++) acc -= Hab[a * I + i]! * stepA[a]!;
+    step[A + i] = acc / Dd[i]!;
+  }
+  return step;
 }
