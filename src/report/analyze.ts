@@ -189,54 +189,10 @@ export function analyzeStudy(data: ReportData): ReportAnalysis {
     p.tflopsStatus = tflopsFront.points[i]!.status;
   });
 
-  // One rule for "the best" (the search's answer, stored on the study; else the same rule on the trials' estimates).
-  let recommended: TrialPoint | undefined = data.study.best ? points.find((p) => p.number === data.study.best!.trial) : undefined;
-  if (!recommended) {
-    const t = bestTrial(points.map((p) => p.trial));
-    recommended = t ? points.find((p) => p.trial === t) : undefined;
-  }
-
-  const comparisons: Comparison[] = [];
-  let cheaperAlternative: Comparison | undefined;
-  if (recommended) {
-    let bestSingle: TrialPoint | undefined;
-    for (const p of points) if (p.single && p !== recommended && (!bestSingle || better(p, bestSingle))) bestSingle = p;
-    if (bestSingle && !recommended.single) comparisons.push(compare('best single model', recommended, bestSingle));
-    const lite = points.find((p) => p.moaLite && p !== recommended);
-    if (lite) comparisons.push(compare('MoA-Lite', recommended, lite));
-    // When a baseline wins, say what the search itself found, so the report and the search's summary agree.
-    if (recommended.kind === 'reference') {
-      let bestSearch: TrialPoint | undefined;
-      for (const p of points) if (p.kind === 'search' && (!bestSearch || better(p, bestSearch))) bestSearch = p;
-      if (bestSearch) comparisons.push(compare('best found by the search', recommended, bestSearch));
-    }
-
-    const recCost = recommended.costPerQuery;
-    if (recCost !== null) {
-      const cheaper = costFront.front
-        .map((f) => points.find((p) => p.id === f.id)!)
-        .filter((p) => p !== recommended && p.costPerQuery !== null && p.costPerQuery < recCost);
-      for (const p of cheaper) {
-        const c = compare('cheaper alternative', recommended, p);
-        const indistinct = c.ci ? !c.distinguishable : !!(p.ci && recommended.ci && p.ci[1] >= recommended.ci[0]);
-        if (indistinct) {
-          cheaperAlternative = c; // fronts are sorted by cost: the first hit is the cheapest
-          break;
-        }
-      }
-    }
-  }
-
-  const history: HistoryPoint[] = [];
-  let running = 0;
-  let best = -Infinity;
-  for (const t of trials) {
-    running += finite(t.spent) ? t.spent : 0;
-    if (!(t.state === 'COMPLETE' && finite(t.score))) continue;
-    best = Math.max(best, t.score);
-    const p = points.find((q) => q.number === t.number)!;
-    history.push({ number: t.number, label: p.label, kind: t.kind, spent: finite(t.spentCumulative) ? t.spentCumulative : running, score: t.score, bestSoFar: best });
-  }
+  const recommended = recommendation(data, points);
+  const comparisons = recommended ? comparisonsWith(recommended, points) : [];
+  const cheaperAlternative = recommended ? cheaperAlternativeTo(recommended, costFront, points) : undefined;
+  const history = historyOf(trials, points);
 
   const unknown = new Set<string>();
   for (const p of points) for (const m of p.unknownParams) unknown.add(m);
@@ -256,4 +212,56 @@ export function analyzeStudy(data: ReportData): ReportAnalysis {
     unknownParams: [...unknown].sort(),
     ...(judged.length ? { judgeCostPerPrompt: judged.reduce((a, b) => a + b, 0) / judged.length } : {}),
   };
+}
+
+/** One rule for "the best": the search's answer, stored on the study; else the same rule on the trials' estimates. */
+function recommendation(data: ReportData, points: TrialPoint[]): TrialPoint | undefined {
+  const stored = data.study.best ? points.find((p) => p.number === data.study.best!.trial) : undefined;
+  if (stored) return stored;
+  const t = bestTrial(points.map((p) => p.trial));
+  return t ? points.find((p) => p.trial === t) : undefined;
+}
+
+/** The recommendation against the best single model, MoA-Lite and (when a baseline wins) the search's own best. */
+function comparisonsWith(recommended: TrialPoint, points: TrialPoint[]): Comparison[] {
+  const comparisons: Comparison[] = [];
+  const bestOf = (ok: (p: TrialPoint) => boolean) => points.reduce<TrialPoint | undefined>((b, p) => (ok(p) && (!b || better(p, b)) ? p : b), undefined);
+  const bestSingle = bestOf((p) => p.single && p !== recommended);
+  if (bestSingle && !recommended.single) comparisons.push(compare('best single model', recommended, bestSingle));
+  const lite = points.find((p) => p.moaLite && p !== recommended);
+  if (lite) comparisons.push(compare('MoA-Lite', recommended, lite));
+  // When a baseline wins, say what the search itself found, so the report and the search's summary agree.
+  if (recommended.kind === 'reference') {
+    const bestSearch = bestOf((p) => p.kind === 'search');
+    if (bestSearch) comparisons.push(compare('best found by the search', recommended, bestSearch));
+  }
+  return comparisons;
+}
+
+/** The cheapest mixture on the cost front that the paired test cannot tell apart from the recommendation. */
+function cheaperAlternativeTo(recommended: TrialPoint, costFront: ReportAnalysis['costFront'], points: TrialPoint[]): Comparison | undefined {
+  const recCost = recommended.costPerQuery;
+  if (recCost === null) return undefined;
+  const cheaper = costFront.front.map((f) => points.find((p) => p.id === f.id)!).filter((p) => p !== recommended && p.costPerQuery !== null && p.costPerQuery < recCost);
+  for (const p of cheaper) {
+    const c = compare('cheaper alternative', recommended, p);
+    const indistinct = c.ci ? !c.distinguishable : !!(p.ci && recommended.ci && p.ci[1] >= recommended.ci[0]);
+    if (indistinct) return c; // fronts are sorted by cost: the first hit is the cheapest
+  }
+  return undefined;
+}
+
+/** Best score so far against cumulative spend, trial by trial. */
+function historyOf(trials: ReportData['trials'], points: TrialPoint[]): HistoryPoint[] {
+  const history: HistoryPoint[] = [];
+  let running = 0;
+  let best = -Infinity;
+  for (const t of trials) {
+    running += finite(t.spent) ? t.spent : 0;
+    if (!(t.state === 'COMPLETE' && finite(t.score))) continue;
+    best = Math.max(best, t.score);
+    const p = points.find((q) => q.number === t.number)!;
+    history.push({ number: t.number, label: p.label, kind: t.kind, spent: finite(t.spentCumulative) ? t.spentCumulative : running, score: t.score, bestSoFar: best });
+  }
+  return history;
 }
