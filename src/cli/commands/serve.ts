@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { action, collect } from '../_run.js';
 import { InputError } from '../../config/input-error.js';
+import type { SearchSpace } from '../../config/space.js';
 
 interface ServeOptions {
   space?: string;
@@ -33,18 +34,54 @@ export function registerServe(program: Command): void {
 }
 
 async function runServe(opts: ServeOptions): Promise<void> {
-  const { basename, extname } = await import('node:path');
-  const { loadSpace, loadMixture } = await import('../../config/index.js');
+  const { loadSpace } = await import('../../config/index.js');
   const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
   const { checkDbLocation } = await import('../../executor/db-location.js');
-  const { checkMixtureKeys, loadTemplates } = await import('../../moa/index.js');
 
+  // Everything is checked before the database is opened or the port bound.
+  const flags = checkServeFlags(opts);
+  const spaceFile = opts.space ?? SIM_SPACE_FILE;
+  const space = loadSpace(spaceFile);
+  const mixtures = await servedMixtures(opts, space);
+  const dbPath = checkDbLocation(resolveDbPath(opts.db));
+  await checkListen(opts.host, flags.port);
+
+  const { openExecutor } = await import('../../executor/index.js');
+  const { startMixtureServer } = await import('../../server/index.js');
+  const executor = await openExecutor({ space, dbPath });
+  let server;
+  try {
+    server = await startMixtureServer({
+      space,
+      mixtures,
+      executor,
+      host: opts.host,
+      ...flags,
+      noCache: !opts.cache,
+      log: (line) => process.stderr.write(`moa-search serve: ${line}\n`),
+    });
+  } catch (e) {
+    await executor.close();
+    throw listenError(e, opts.host, flags.port) ?? e;
+  }
+  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
+  // The URL alone on stdout, so scripts can read it; the rest on stderr.
+  process.stdout.write(`${server.url}\n`);
+  process.stderr.write(
+    `moa-search serve: serving ${mixtures.map((m) => JSON.stringify(m.name)).join(', ')} at ${server.url}` +
+      `${flags.apiKey ? ' (API key required)' : ''}${opts.cache ? '' : ' (cache off)'}; Ctrl-C to stop\n`,
+  );
+  await untilStopped(() => server.close().then(() => executor.close()));
+  process.stderr.write('moa-search serve: stopped\n');
+}
+
+/** The numeric flags and the clients' API key (from the environment variable --api-key-env names). */
+function checkServeFlags(opts: ServeOptions) {
   const int = (flag: string, v: string, min: number, max: number) => {
     const n = Number(v);
     if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InputError(`must be a whole number from ${min} to ${max}, got "${v}"`, { field: flag });
     return n;
   };
-  // Everything is checked before the database is opened or the port bound.
   const port = int('--port', opts.port, 0, 65535);
   const maxConcurrency = int('--max-concurrency', opts.maxConcurrency, 1, 10_000);
   const maxQueue = opts.maxQueue !== undefined ? int('--max-queue', opts.maxQueue, 0, 1_000_000) : undefined;
@@ -55,11 +92,16 @@ async function runServe(opts: ServeOptions): Promise<void> {
     if (!apiKey) throw new InputError(`environment variable ${opts.apiKeyEnv} is not set (it holds the key clients must send)`, { field: '--api-key-env' });
   }
   if (!opts.mixture.length) throw new InputError('give at least one mixture to serve: --mixture <file|json> (repeatable)', { field: '--mixture' });
-  const names = opts.name ?? [];
-  if (names.length > opts.mixture.length) throw new InputError(`${names.length} names for ${opts.mixture.length} mixtures`, { field: '--name' });
+  if ((opts.name ?? []).length > opts.mixture.length) throw new InputError(`${opts.name!.length} names for ${opts.mixture.length} mixtures`, { field: '--name' });
+  return { port, maxConcurrency, maxQueue, apiKey };
+}
 
-  const spaceFile = opts.space ?? SIM_SPACE_FILE;
-  const space = loadSpace(spaceFile);
+/** Each --mixture loaded and checked, under the name clients will type (unique). */
+async function servedMixtures(opts: ServeOptions, space: SearchSpace) {
+  const { basename, extname } = await import('node:path');
+  const { loadMixture } = await import('../../config/index.js');
+  const { checkMixtureKeys, loadTemplates } = await import('../../moa/index.js');
+  const names = opts.name ?? [];
   const mixtures = opts.mixture.map((arg, i) => {
     const mixture = loadMixture(arg, space);
     loadTemplates(mixture.prompts);
@@ -74,39 +116,12 @@ async function runServe(opts: ServeOptions): Promise<void> {
     if (seen.has(m.name)) throw new InputError(`two mixtures would be served as "${m.name}": give each a --name`, { field: '--name' });
     seen.add(m.name);
   }
-  const dbPath = checkDbLocation(resolveDbPath(opts.db));
-  await checkListen(opts.host, port);
+  return mixtures;
+}
 
-  const { openExecutor } = await import('../../executor/index.js');
-  const { startMixtureServer } = await import('../../server/index.js');
-  const executor = await openExecutor({ space, dbPath });
-  let server;
-  try {
-    server = await startMixtureServer({
-      space,
-      mixtures,
-      executor,
-      host: opts.host,
-      port,
-      apiKey,
-      maxConcurrency,
-      maxQueue,
-      noCache: !opts.cache,
-      log: (line) => process.stderr.write(`moa-search serve: ${line}\n`),
-    });
-  } catch (e) {
-    await executor.close();
-    throw listenError(e, opts.host, port) ?? e;
-  }
-  if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
-  // The URL alone on stdout, so scripts can read it; the rest on stderr.
-  process.stdout.write(`${server.url}\n`);
-  process.stderr.write(
-    `moa-search serve: serving ${mixtures.map((m) => JSON.stringify(m.name)).join(', ')} at ${server.url}` +
-      `${apiKey ? ' (API key required)' : ''}${opts.cache ? '' : ' (cache off)'}; Ctrl-C to stop\n`,
-  );
-
-  await new Promise<void>((resolve) => {
+/** Until SIGINT/SIGTERM: then finish in-flight requests and close; a second signal exits at once. */
+function untilStopped(close: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
@@ -116,18 +131,14 @@ async function runServe(opts: ServeOptions): Promise<void> {
       }
       stopping = true;
       process.stderr.write(`moa-search serve: ${signal}: finishing in-flight requests\n`);
-      void server
-        .close()
-        .then(() => executor.close())
-        .then(resolve, (e) => {
-          process.stderr.write(`moa-search serve: error while stopping: ${(e as Error).message}\n`);
-          process.exit(1);
-        });
+      void close().then(resolve, (e) => {
+        process.stderr.write(`moa-search serve: error while stopping: ${(e as Error).message}\n`);
+        process.exit(1);
+      });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
-  process.stderr.write('moa-search serve: stopped\n');
 }
 
 /** An address that cannot be bound is the user's flag to change (exit 2), not a crash. */
