@@ -32,43 +32,10 @@ async function readStdin(): Promise<string> {
 }
 
 async function runAsk(promptArg: string, opts: AskOptions): Promise<void> {
-  // Loaded here so `moa-search --help` never pulls in SQLite or the OpenAI SDK.
-  const { InputError, loadSpace, loadMixture, mixtureName, findModel } = await import('../../config/index.js');
-  const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
-  const { checkDbLocation } = await import('../../executor/db-location.js');
-  const { runMixture, runTotals, loadTemplates, checkMixtureKeys, mixtureModels } = await import('../../moa/index.js');
-
-  // Everything is validated before the database is opened: bad input writes nothing.
-  let budgetUsd: number | undefined;
-  if (opts.budget !== undefined) {
-    budgetUsd = Number(opts.budget);
-    if (opts.budget.trim() === '' || !Number.isFinite(budgetUsd) || budgetUsd < 0)
-      throw new InputError(`must be a non-negative number of USD, got "${opts.budget}"`, { field: '--budget' });
-  }
-  const prompt = promptArg === '-' ? await readStdin() : promptArg;
-  if (!prompt.trim()) throw new InputError(promptArg === '-' ? 'stdin held no prompt' : 'the prompt is empty', { field: 'prompt' });
-
-  const spaceFile = opts.space ?? SIM_SPACE_FILE;
-  const space = loadSpace(spaceFile);
-  const mixture = loadMixture(opts.mixture, space);
-  const templates = loadTemplates(mixture.prompts);
-  checkMixtureKeys(mixture, space);
-  const dbPath = checkDbLocation(resolveDbPath(opts.db));
-  const messages = [
-    ...(opts.system !== undefined ? [{ role: 'system' as const, content: opts.system }] : []),
-    { role: 'user' as const, content: prompt },
-  ];
-  const { openExecutor, contextOverflow } = await import('../../executor/index.js');
-  // Every model of a mixture reads the prompt (aggregators read it with the answers): one that cannot is refused now.
-  for (const id of mixtureModels(mixture)) {
-    const over = contextOverflow(findModel(space, id)!, messages, space.generation.maxTokens);
-    if (over)
-      throw new InputError(
-        `the prompt (${over.promptTokens}+ tokens) cannot fit the context window of ${id} (${over.contextWindow} tokens, ${over.maxTokens} of them kept for the answer by generation.maxTokens)`,
-        { field: promptArg === '-' ? 'prompt (stdin)' : 'prompt' },
-      );
-  }
-
+  const { space, spaceFile, mixture, templates, messages, dbPath, budgetUsd } = await checkAskInput(promptArg, opts);
+  const { mixtureName } = await import('../../config/index.js');
+  const { runMixture, runTotals } = await import('../../moa/index.js');
+  const { openExecutor } = await import('../../executor/index.js');
   const executor = await openExecutor({ space, dbPath, budgetUsd });
   if (!opts.space) process.stderr.write(`moa-search: no --space given: using the simulated world (${spaceFile})\n`);
   let wroteAny = false;
@@ -110,4 +77,43 @@ async function runAsk(promptArg: string, opts: AskOptions): Promise<void> {
   } finally {
     await executor.close();
   }
+}
+
+/** Everything is validated before the database is opened: bad input writes nothing. */
+async function checkAskInput(promptArg: string, opts: AskOptions) {
+  // Loaded here so `moa-search --help` never pulls in SQLite or the OpenAI SDK.
+  const { InputError, loadSpace, loadMixture, findModel } = await import('../../config/index.js');
+  const { SIM_SPACE_FILE, resolveDbPath } = await import('../../paths.js');
+  const { checkDbLocation } = await import('../../executor/db-location.js');
+  const { loadTemplates, checkMixtureKeys, mixtureModels } = await import('../../moa/index.js');
+  let budgetUsd: number | undefined;
+  if (opts.budget !== undefined) {
+    budgetUsd = Number(opts.budget);
+    if (opts.budget.trim() === '' || !Number.isFinite(budgetUsd) || budgetUsd < 0)
+      throw new InputError(`must be a non-negative number of USD, got "${opts.budget}"`, { field: '--budget' });
+  }
+  const prompt = promptArg === '-' ? await readStdin() : promptArg;
+  if (!prompt.trim()) throw new InputError(promptArg === '-' ? 'stdin held no prompt' : 'the prompt is empty', { field: 'prompt' });
+
+  const spaceFile = opts.space ?? SIM_SPACE_FILE;
+  const space = loadSpace(spaceFile);
+  const mixture = loadMixture(opts.mixture, space);
+  const templates = loadTemplates(mixture.prompts);
+  checkMixtureKeys(mixture, space);
+  const dbPath = checkDbLocation(resolveDbPath(opts.db));
+  const messages = [
+    ...(opts.system !== undefined ? [{ role: 'system' as const, content: opts.system }] : []),
+    { role: 'user' as const, content: prompt },
+  ];
+  const { contextOverflow } = await import('../../executor/index.js');
+  // Every model of a mixture reads the prompt (aggregators read it with the answers): one that cannot is refused now.
+  for (const id of mixtureModels(mixture)) {
+    const over = contextOverflow(findModel(space, id)!, messages, space.generation.maxTokens);
+    if (over)
+      throw new InputError(
+        `the prompt (${over.promptTokens}+ tokens) cannot fit the context window of ${id} (${over.contextWindow} tokens, ${over.maxTokens} of them kept for the answer by generation.maxTokens)`,
+        { field: promptArg === '-' ? 'prompt (stdin)' : 'prompt' },
+      );
+  }
+  return { space, spaceFile, mixture, templates, messages, dbPath, budgetUsd };
 }
