@@ -19,7 +19,8 @@ find_bin() {
 
 # Run a command as the cluster's owner.
 as_owner() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /: the postgres user may not be allowed into the caller's directory (pg_ctl would say so last, after the tests).
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 free_port() {
