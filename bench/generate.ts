@@ -12,7 +12,7 @@
  * copied); without ../shared, sim-100's prompts with numbered variants.
  * Usage: npx tsx bench/generate.ts [--sft 1000] [--dpo 500] [--pairs 400] [--out docs/benchmarks.md]
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadSpace, parseMixtureObject, mixtureName, type Mixture, type SearchSpace } from '../src/config/index.js';
@@ -24,6 +24,7 @@ import { loadPrompts, prepareDpo, prepareSft, rankPolicySamples, runDpo, runSft,
 import { PACKAGE_ROOT, SIM_SPACE_FILE, SIM_VALIDATION_FILE } from '../src/paths.js';
 import { bestSimMixture, promptPool } from './_sft-inputs.js';
 import { simPairTruth, simPreferenceSet } from '../src/sim/index.js';
+import { writeDocSection } from './_doc-section.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -236,15 +237,7 @@ function writeDoc(x: {
     `MoA judge vs its best member (${bestAgree[0]}): ${f(dAgree.diff)} points ${ci(dAgree.ci)}, paired over ${dAgree.n} pairs: ${verdict(dAgree)}. This is the objective \`search --objective judge\` optimizes (\`scoreJudgeAgreement\`): see \"MoAA: searching the reward model\" below.`,
     '',
   ].join('\n');
-  const existing = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '';
-  const start = existing.indexOf('## MoAA data generation');
-  let text: string;
-  if (start >= 0) {
-    const rest = existing.slice(start + 1);
-    const next = rest.search(/\n## /);
-    text = existing.slice(0, start) + doc + (next >= 0 ? '\n' + rest.slice(next + 1) : '');
-  } else text = existing.trimEnd() + '\n\n' + doc;
-  writeFileSync(OUT, text);
+  writeDocSection(OUT, 'MoAA data generation', doc);
   log(`wrote ${OUT}`);
 }
 

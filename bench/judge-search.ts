@@ -9,7 +9,6 @@
  *    baseline), compared by a paired bootstrap 95% interval on the same pairs.
  * Usage: npx tsx bench/judge-search.ts [--seeds 0,1,2] [--budget 10] [--pairs 200] [--held-out 400] [--out docs/benchmarks.md]
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadSpace, mixtureName, parseMixtureObject, type Mixture } from '../src/config/index.js';
 import { loadValidationSet, pairedDifference, rewardModelSettings, scoreJudgeAgreement, type JudgeAgreementResult } from '../src/eval/index.js';
 import { openExecutor, openStorage } from '../src/executor/index.js';
@@ -18,6 +17,7 @@ import { stratifiedSubset } from '../src/search/fidelity.js';
 import { judgeObjective, judgeSearchDims, judgeSettingsFor, searchItemsOf } from '../src/search/judge-objective.js';
 import { runSearch, type SearchOutcome } from '../src/search/run-search.js';
 import { simPreferenceSet } from '../src/sim/index.js';
+import { writeDocSection } from './_doc-section.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -143,21 +143,8 @@ function writeDoc(x: {
     '- **Wall time** is on a machine whose 2 cores were shared with other jobs while this ran; CPU time is the tool\'s own cost (the simulated provider answers in process).',
     '',
   ].join('\n');
-  const existing = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '';
-  const start = existing.indexOf('## MoAA: searching the reward model');
-  let text: string;
-  if (start >= 0) {
-    const rest = existing.slice(start + 1);
-    const next = rest.search(/\n## /);
-    text = existing.slice(0, start) + doc + (next >= 0 ? '\n' + rest.slice(next + 1) : '');
-  } else {
-    // Right after the MoAA sections, before whatever follows them.
-    const moaa = existing.indexOf('## Reading the MoAA results');
-    const after = moaa >= 0 ? existing.slice(moaa + 1).search(/\n## /) : -1;
-    const at = after >= 0 ? moaa + 1 + after + 1 : existing.length;
-    text = existing.slice(0, at).trimEnd() + '\n\n' + doc + '\n' + existing.slice(at);
-  }
-  writeFileSync(OUT, text);
+  // Without it yet: right after the MoAA sections, before whatever follows them.
+  writeDocSection(OUT, 'MoAA: searching the reward model', doc, { after: 'Reading the MoAA results' });
   log(`wrote ${OUT}`);
 }
 

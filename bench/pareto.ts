@@ -18,7 +18,7 @@
  * Usage: npx tsx bench/pareto.ts [--seeds 20] [--seed0 0] [--budgets 5,10,20] [--caps 1,2,5] [--capped-budget 10]
  *                                [--results runs/bench-pareto.jsonl] [--out docs/benchmarks.md]
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadSpace, type SearchSpace } from '../src/config/index.js';
 import { projectQueryCost } from '../src/cost/projection.js';
@@ -39,6 +39,7 @@ import { fitModel } from '../src/search/surrogate.js';
 import type { ObservationRecord, StudyConfig, TrialRecord } from '../src/search/types.js';
 import { createTruthOracle } from '../src/sim/index.js';
 import { memoSim } from './_memo-sim.js';
+import { writeDocSection } from './_doc-section.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
@@ -262,11 +263,7 @@ function report(R: Results): void {
   lines.push('', `Median wall time per run: pareto ${sec('pareto')} s, quality ${sec('quality')} s, random ${sec('random')} s, capped ${sec('capped')} s.`, '');
   lines.push(...verdicts(R, methods), '');
   const section = lines.join('\n');
-  const doc = readFileSync(OUT, 'utf8');
-  const start = doc.indexOf('## Cost-aware search:');
-  const next = start >= 0 ? doc.indexOf('\n## ', start + 5) : -1;
-  const updated = start < 0 ? doc.trimEnd() + '\n\n' + section : doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '');
-  writeFileSync(OUT, updated);
+  writeDocSection(OUT, 'Cost-aware search:', section);
   process.stdout.write(section + '\n');
 }
 

@@ -27,6 +27,7 @@ import { boxSize, fromMixtureFile, searchDims, toMixture, type Point, type Searc
 import { enumeratePoints } from '../src/search/strategies/index.js';
 import { runSearch } from '../src/search/run-search.js';
 import { mulberry32 } from '../src/random.js';
+import { writeDocSection } from './_doc-section.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
@@ -326,16 +327,7 @@ function writeDoc(results: Result[]): void {
     ...verdicts,
     '',
   ].join('\n');
-  const existing = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '# Benchmarks\n';
-  const start = existing.indexOf('## Search: ');
-  let text: string;
-  if (start >= 0) {
-    const rest = existing.slice(start + 1);
-    const next = rest.search(/\n## (?!Search: )/);
-    const after = next >= 0 ? rest.slice(next + 1) : '';
-    text = existing.slice(0, start) + doc + (after ? '\n' + after : '');
-  } else text = existing.trimEnd() + '\n\n' + doc;
-  writeFileSync(OUT, text);
+  writeDocSection(OUT, 'Search: ', doc);
 }
 
 async function main(): Promise<void> {
