@@ -3,6 +3,7 @@ import type { Mixture } from '../config/mixture.js';
 import { findModel, modelsWithRole, type SearchSpace } from '../config/space.js';
 import { callCostUsd, emptyTokenStats, JUDGE_PRIORS, TOKEN_PRIORS, type TokenRole, type TokenStats } from '../cost/index.js';
 import { scoreJudgeAgreement } from '../eval/judge-agreement.js';
+import { mean } from '../eval/statistics.js';
 import { JUDGE_AGGREGATE_TEMPLATE, protocolFor } from '../eval/judges/judge.js';
 import { rewardModelSettings } from '../eval/judges/reward-model.js';
 import type { PreferenceItem } from '../eval/preferences.js';
@@ -143,8 +144,6 @@ export function judgeCostModel(space: SearchSpace, items: readonly PreferenceIte
     },
   };
 }
-
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 /**
  * `search --objective judge`: a judging mixture scored by its agreement with reference preferences
