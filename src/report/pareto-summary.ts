@@ -1,4 +1,3 @@
-import { bestTrial } from '../search/answer.js';
 import { objectiveTerms } from '../search/objective-terms.js';
 import { bestWithin, costAnswerLines, costAnswers } from './cost-answers.js';
 import type { ReportAnalysis, TrialPoint } from './analyze.js';

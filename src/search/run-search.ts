@@ -19,7 +19,7 @@ import { deploymentContext } from './_deployment.js';
 import { paretoStrategy } from './strategies/pareto.js';
 import { fidelityPlan, promptsSeen, promptsToMeasure } from './fidelity.js';
 import { measure, mergeStats, refresh, sessionCost, SpendRecorder, type MeasureRequest, type SearchEvent, type Session, type StopReason } from './_session.js';
-import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName, type Suggestion } from './strategies/index.js';
+import { STRATEGIES, checkExhaustive, searchMeasurements, type StrategyContext, type StrategyName, type StudyView, type Suggestion } from './strategies/index.js';
 import { StudyStore, studyScope } from './study-store.js';
 import { studyCompat } from './study-compat.js';
 import { completeWarmStart, planWarmStart } from './warm-start.js';
@@ -285,35 +285,47 @@ export function strategyContext(s: Session): StrategyContext {
 
 /** The strategy's measurements until the budget, `--max-evals`, an interrupt or the strategy itself stops. */
 async function searchLoop(s: Session): Promise<void> {
-  const maxEvals = s.study.config.maxEvals;
   while (!s.stop) {
     if (s.signal?.aborted) {
       s.stop = { reason: 'interrupted', detail: 'interrupted between measurements' };
       return;
     }
-    const done = searchMeasurements(s.view);
-    if (maxEvals !== undefined && done >= maxEvals) {
-      s.stop = { reason: 'max-evals', detail: `${done} search measurements taken (--max-evals ${maxEvals})` };
-      return;
-    }
     await new Promise<void>((r) => setImmediate(r)); // let a pending Ctrl-C in before choosing the next measurement
-    const ctx = strategyContext(s);
-    const sug = s.strategy.suggest(s.view, ctx);
-    if (!sug) {
-      s.stop = { reason: 'converged', detail: `${s.strategy.name} has nothing left worth measuring` };
+    const next = nextSearchMeasurement(s, s.view);
+    if ('stop' in next) {
+      s.stop = next.stop;
       return;
     }
-    const key = mixtureKey(sug.mixture);
-    const trial = s.view.trials.find((t) => t.mixtureKey === key);
-    const promptIds = promptsToMeasure(s.plan, trial ? promptsSeen(s.view.observations, trial.number) : new Map(), sug.fidelity, sug.sampleOffset);
-    if (!promptIds.length) throw new Error(`strategy ${s.strategy.name} suggested a measurement already taken (${key}, ${sug.fidelity} prompts, offset ${sug.sampleOffset})`);
-    const usd = ctx.cost.measurement(sug.mixture, promptIds, sug.sampleOffset);
-    if (!fits(s, usd)) {
-      s.stop = { reason: 'budget', detail: `the next measurement is projected at $${usd.toFixed(4)}, more than the $${Math.max(0, s.budget - s.spent).toFixed(4)} left` };
-      return;
-    }
-    await measure(s, suggestionRequest(s, sug, trial, promptIds, usd));
+    await measure(s, next.req);
   }
+}
+
+/**
+ * The strategy's next measurement, or why there is none (`--max-evals`, converged, the budget). `view` is the study,
+ * or for a worker the study with the other workers' running measurements as fantasies, whose projected dollars
+ * (`reservedUsd`) the choice must fit beside.
+ */
+export function nextSearchMeasurement(s: Session, view: StudyView, reservedUsd = 0): { req: MeasureRequest } | { stop: { reason: StopReason; detail: string } } {
+  const maxEvals = s.study.config.maxEvals;
+  const done = searchMeasurements(s.view);
+  if (maxEvals !== undefined && done >= maxEvals) return { stop: { reason: 'max-evals', detail: `${done} search measurements taken (--max-evals ${maxEvals})` } };
+  const ctx = strategyContext(s);
+  const sug = s.strategy.suggest(view, ctx);
+  if (!sug) return { stop: { reason: 'converged', detail: `${s.strategy.name} has nothing left worth measuring` } };
+  const key = mixtureKey(sug.mixture);
+  const trial = view.trials.find((t) => t.mixtureKey === key);
+  const promptIds = promptsToMeasure(s.plan, trial ? promptsSeen(view.observations, trial.number) : new Map(), sug.fidelity, sug.sampleOffset);
+  if (!promptIds.length) {
+    // Only a running measurement (a fantasy) can leave a suggestion nothing to measure; in one process it is a bug.
+    if (view === s.view) throw new Error(`strategy ${s.strategy.name} suggested a measurement already taken (${key}, ${sug.fidelity} prompts, offset ${sug.sampleOffset})`);
+    return { stop: { reason: 'converged', detail: `${s.strategy.name} suggested only measurements already running` } };
+  }
+  const usd = ctx.cost.measurement(sug.mixture, promptIds, sug.sampleOffset);
+  if (!fits(s, usd + reservedUsd)) {
+    const left = Math.max(0, s.budget - s.spent - reservedUsd);
+    return { stop: { reason: 'budget', detail: `the next measurement is projected at $${usd.toFixed(4)}, more than the $${left.toFixed(4)} left` } };
+  }
+  return { req: suggestionRequest(s, sug, trial, promptIds, usd) };
 }
 
 /** The measurement a strategy's suggestion asks for (shared by the single-process loop and workers). */

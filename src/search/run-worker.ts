@@ -1,14 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mixtureKey } from '../config/mixture.js';
 import { InputError } from '../config/input-error.js';
-import { Leases, type Lease, type Storage } from '../executor/index.js';
+import { Leases, type Lease } from '../executor/index.js';
 import { trialMixture } from './budget-plan.js';
 import { withFantasies } from './fantasies.js';
-import { promptsSeen, promptsToMeasure } from './fidelity.js';
 import { measure, refresh, sessionCost, startMeasurement, type MeasureRequest, type Session, type Started, type StopReason } from './_session.js';
-import { answer, closeSession, fits, nextClosingReference, nextReference, openSession, strategyContext, suggestionRequest, type SearchOptions, type SearchOutcome } from './run-search.js';
-import { searchMeasurements } from './strategies/index.js';
+import { answer, closeSession, nextClosingReference, nextReference, nextSearchMeasurement, openSession, type SearchOptions, type SearchOutcome } from './run-search.js';
 import { STUDY_LEASE_MS, StudyStore } from './study-store.js';
 import type { ObservationRecord } from './types.js';
 
@@ -138,7 +135,7 @@ function decide(w: Worker): Promise<Decision> {
     const reserved = live.reduce((sum, o) => sum + (o.projectedUsd ?? 0), 0);
     const ref = nextReference(s, reserved);
     if (ref) return start(w, ref);
-    const next = nextSearchMeasurement(s, reserved);
+    const next = nextSearchMeasurement(s, withFantasies(s.view, s.items), reserved);
     if ('req' in next) return start(w, next.req);
     if (live.length) return { kind: 'wait' }; // their results may change the choice, or free budget, or die
     if (next.stop.reason !== 'budget') {
@@ -154,26 +151,6 @@ function rerunRequest(s: Session, o: ObservationRecord): MeasureRequest {
   const mixture = trialMixture(t, s.space);
   const usd = sessionCost(s).measurement(mixture, o.promptIds, o.sampleOffset);
   return { mixture, kind: t.kind, strategy: o.strategy, purpose: o.purpose, fidelity: o.fidelity, sampleOffset: o.sampleOffset, promptIds: o.promptIds, projectedUsd: usd, resumed: true };
-}
-
-/** The strategy's next measurement given the running ones as fantasies, or why there is none. */
-function nextSearchMeasurement(s: Session, reservedUsd: number): { req: MeasureRequest } | { stop: { reason: StopReason; detail: string } } {
-  const maxEvals = s.study.config.maxEvals;
-  const done = searchMeasurements(s.view);
-  if (maxEvals !== undefined && done >= maxEvals) return { stop: { reason: 'max-evals', detail: `${done} search measurements taken (--max-evals ${maxEvals})` } };
-  const view = withFantasies(s.view, s.items);
-  const ctx = strategyContext(s);
-  const sug = s.strategy.suggest(view, ctx);
-  if (!sug) return { stop: { reason: 'converged', detail: `${s.strategy.name} has nothing left worth measuring` } };
-  const trial = view.trials.find((t) => t.mixtureKey === mixtureKey(sug.mixture));
-  const promptIds = promptsToMeasure(s.plan, trial ? promptsSeen(view.observations, trial.number) : new Map(), sug.fidelity, sug.sampleOffset);
-  if (!promptIds.length) return { stop: { reason: 'converged', detail: `${s.strategy.name} suggested only measurements already running` } };
-  const usd = ctx.cost.measurement(sug.mixture, promptIds, sug.sampleOffset);
-  if (!fits(s, usd + reservedUsd)) {
-    const left = Math.max(0, s.budget - s.spent - reservedUsd);
-    return { stop: { reason: 'budget', detail: `the next measurement is projected at $${usd.toFixed(4)}, more than the $${left.toFixed(4)} left` } };
-  }
-  return { req: suggestionRequest(s, sug, trial, promptIds, usd) };
 }
 
 /** Record the measurement as RUNNING and lease it, still under the decision lease: no other worker can pick it. */

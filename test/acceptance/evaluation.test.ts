@@ -17,7 +17,6 @@ const JUDGE_KEY_ENV = 'MOA_ACCEPTANCE_JUDGE_KEY';
 const Q110 = 'Qwen/Qwen1.5-110B-Chat';
 const Q72 = 'Qwen/Qwen1.5-72B-Chat';
 const LLAMA = 'meta-llama/Llama-3-70b-chat-hf';
-const JUDGE = 'gpt-4o-mini-2024-07-18';
 
 /** A chat-completions endpoint backed by the sim: the request is translated, answered in-process, translated back. */
 async function startSimBackedServer(sim: ChatProvider): Promise<FakeServer> {

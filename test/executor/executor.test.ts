@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/config/index.js';
-import { openExecutor, type CachingExecutor } from '../../src/executor/index.js';
+import { openExecutor } from '../../src/executor/index.js';
 import { createOpenAIProvider, ProviderError } from '../../src/providers/index.js';
-import { defaultAnswer, startOpenAIServer, type FakeHandler, type FakeServer } from '../helpers/openai-server.js';
+import { defaultAnswer, startOpenAIServer, type FakeHandler } from '../helpers/openai-server.js';
 import { backends } from '../helpers/backends.js';
 import { KEY, KEY_ENV, testSpace, user } from './_space.js';
 

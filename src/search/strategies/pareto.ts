@@ -2,7 +2,7 @@ import { mulberry32 } from '../../random.js';
 import { cheapEnd } from '../cost-design.js';
 import type { DeploymentView } from '../constraints.js';
 import { features, pointKey, seedFor, toMixture, type Point, type SearchDims } from '../encoding.js';
-import { expectedHvImprovement, nonDominated, type CostQuality, type Reference } from '../hypervolume.js';
+import { expectedHvImprovement, nonDominated, type Reference } from '../hypervolume.js';
 import { fitModel, type SurrogateModel } from '../surrogate.js';
 import { boxTrials, triedPoints, screen, type BoxTrial } from './_history.js';
 import { affordableDesign } from './bfgs.js';
