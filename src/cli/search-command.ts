@@ -19,7 +19,7 @@ import { checkJudgeFlags, loadJudgeStudy } from './_judge-study.js';
 import { objectiveTerms } from '../search/objective-terms.js';
 import type { SearchObjective } from '../search/objective.js';
 import { checkWarmStart, parseWarmStart, warmStartOffer } from './warm-start-notes.js';
-import { runSearch, type SearchOutcome } from '../search/run-search.js';
+import { runSearch, type Comparison, type SearchOutcome } from '../search/run-search.js';
 import { checkExhaustive, STRATEGY_NAMES, type StrategyName } from '../search/strategies/index.js';
 import { StudyStore } from '../search/study-store.js';
 import type { StudyConfig, StudyRecord } from '../search/types.js';
@@ -365,9 +365,9 @@ export function jsonOf(o: SearchOutcome, reportPath?: string) {
           posteriorMean: b.posteriorMean,
           costPerQuery: b.trial.costPerQuery,
           tflopsPerQuery: b.trial.tflopsPerQuery,
-          ...(b.vsRunnerUp ? { vsRunnerUp: { label: b.vsRunnerUp.againstLabel, diff: b.vsRunnerUp.diff.diff, ci: b.vsRunnerUp.diff.ci, distinguishable: b.vsRunnerUp.diff.distinguishable } } : {}),
-          ...(b.vsUnconstrained ? { vsUnconstrained: { label: b.vsUnconstrained.againstLabel, diff: b.vsUnconstrained.diff.diff, ci: b.vsUnconstrained.diff.ci, distinguishable: b.vsUnconstrained.diff.distinguishable } } : {}),
-          ...(b.vsBestSingle ? { vsBestSingle: { label: b.vsBestSingle.againstLabel, diff: b.vsBestSingle.diff.diff, ci: b.vsBestSingle.diff.ci, distinguishable: b.vsBestSingle.diff.distinguishable } } : {}),
+          ...(b.vsRunnerUp ? { vsRunnerUp: comparisonJson(b.vsRunnerUp) } : {}),
+          ...(b.vsUnconstrained ? { vsUnconstrained: comparisonJson(b.vsUnconstrained) } : {}),
+          ...(b.vsBestSingle ? { vsBestSingle: comparisonJson(b.vsBestSingle) } : {}),
         }
       : null,
     ...(o.capped ? { caps: capsOf(o.study.config), unconstrained: { label: o.capped.unconstrained.trial.label, score: o.capped.unconstrained.estimate.mean, ci: o.capped.unconstrained.estimate.ci, costPerQuery: o.capped.unconstrained.trial.costPerQuery }, ...(o.capped.cheapest ? { cheapest: { label: o.capped.cheapest.label, costPerQuery: o.capped.cheapest.costPerQuery, score: o.capped.cheapest.score } } : {}) } : {}),
@@ -386,6 +386,15 @@ export function jsonOf(o: SearchOutcome, reportPath?: string) {
 const tflops = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? `${v.toFixed(1)} TFLOPs/query` : 'TFLOPs unknown (a model has no params in the space)');
 
 const pm = (v: number) => (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(1);
+
+function comparisonJson(c: Comparison) {
+  return { label: c.againstLabel, diff: c.diff.diff, ci: c.diff.ci, distinguishable: c.diff.distinguishable };
+}
+
+/** Measured on the shared prompts only, so it may disagree in sign with the model's ranking, which uses every measurement. */
+function comparisonLine(what: string, against: string, c: Comparison, items: string): string {
+  return `  vs ${what} (${against}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}] measured on ${c.diff.n} shared ${items}${c.diff.distinguishable ? '' : ' — not distinguishable there'}`;
+}
 
 const per1k = (usd: number | undefined) => (usd === undefined ? 'cost unknown' : `$${(usd * 1000).toFixed(3)} per 1k queries`);
 
@@ -421,11 +430,9 @@ function summary(o: SearchOutcome, reportPath?: string): string {
     lines.push(`  stands on ${e.measurements} measurement${e.measurements === 1 ? '' : 's'} of this mixture on ${e.prompts} of ${total} ${w.items} (measured there: ${t.score!.toFixed(1)}), and ${o.trials.length - 1} other mixtures`);
     lines.push(`  $${(t.costPerQuery ?? 0).toFixed(5)}/${w.per}, ${tflops(t.tflopsPerQuery)}`);
     if (o.capped) lines.push(`  measured ${per1k(t.costPerQuery)}: within the cap (${capsText(o.study.config)})`);
-    for (const [what, c] of [['runner-up', b.vsRunnerUp], [w.single, b.vsBestSingle]] as const) {
-      // Measured on the shared prompts only, so it may disagree in sign with the model's ranking, which uses every measurement.
-      if (c) lines.push(`  vs ${what} (${c.againstLabel}): ${pm(c.diff.diff)} [${pm(c.diff.ci[0])}, ${pm(c.diff.ci[1])}] measured on ${c.diff.n} shared ${w.items}${c.diff.distinguishable ? '' : ' — not distinguishable there'}`);
-    }
-    if (b.vsUnconstrained) lines.push(`  vs the best without the cap (${b.vsUnconstrained.againstLabel}, ${per1k(o.capped!.unconstrained.trial.costPerQuery)}): ${pm(b.vsUnconstrained.diff.diff)} [${pm(b.vsUnconstrained.diff.ci[0])}, ${pm(b.vsUnconstrained.diff.ci[1])}]${b.vsUnconstrained.diff.distinguishable ? '' : ' — not distinguishable on this validation set'}`);
+    if (b.vsRunnerUp) lines.push(comparisonLine('runner-up', b.vsRunnerUp.againstLabel, b.vsRunnerUp, w.items));
+    if (b.vsBestSingle) lines.push(comparisonLine(w.single, b.vsBestSingle.againstLabel, b.vsBestSingle, w.items));
+    if (b.vsUnconstrained) lines.push(comparisonLine('the best without the cap', `${b.vsUnconstrained.againstLabel}, ${per1k(o.capped!.unconstrained.trial.costPerQuery)}`, b.vsUnconstrained, w.items));
     else if (o.capped) lines.push('  it is also the best mixture the search saw without the cap');
     lines.push(`  mixture: ${JSON.stringify(b.mixture)}`);
   } else if (o.capped) lines.push(...noFeasible(o));
