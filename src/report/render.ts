@@ -132,8 +132,8 @@ const JUDGE_NOTES = [
 const isJudge = (a: ReportAnalysis) => a.study.config.objective === 'judge';
 const titleOf = (a: ReportAnalysis) => (isJudge(a) ? 'Which judging mixture to use' : 'Which mixture to deploy');
 const JUDGE_USE = 'Use it as the reward model: `moa-search generate dpo --judge-mixture best.json …`, or score it on other pairs: `moa-search eval --preferences <file> --judge-mixture best.json`.';
-const notesFor = (a: ReportAnalysis) => (a.study.config.objective === 'judge' ? [...JUDGE_NOTES, ...NOTES.slice(2)] : NOTES);
-const itemsText = (a: ReportAnalysis) => (a.study.config.objective === 'judge' ? 'preference pairs' : 'validation prompts');
+const notesFor = (a: ReportAnalysis) => (isJudge(a) ? [...JUDGE_NOTES, ...NOTES.slice(2)] : NOTES);
+const itemsText = (a: ReportAnalysis) => (isJudge(a) ? 'preference pairs' : 'validation prompts');
 
 function htmlReport(a: ReportAnalysis, svgs: Charts): string {
   const rec = a.recommended;
